@@ -1,0 +1,340 @@
+/*
+ * airlock run: supervise a command in the sandbox (headless: the command
+ * keeps airlock's terminal). Records the session, builds the policy and the
+ * mount plan, starts the warden and waits for the command's exit status.
+ */
+#include "config.h"
+
+#include <sys/wait.h>
+
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core/core.h"
+
+extern char **environ;
+
+struct run_args {
+	const char *dir;
+	const char *name;
+	const char *net;
+	const char *policy;
+	const char *resume;
+	int headless;
+	char **argv;
+};
+
+static const struct option run_options[] = {
+	{ "headless", no_argument, NULL, 'H' },
+	{ "name", required_argument, NULL, 'n' },
+	{ "net", required_argument, NULL, 'N' },
+	{ "policy", required_argument, NULL, 'p' },
+	{ "resume", required_argument, NULL, 'r' },
+	{ "help", no_argument, NULL, 'h' },
+	{ NULL, 0, NULL, 0 }
+};
+
+static const struct cmd_entry *
+run_entry(void)
+{
+	return cmd_find("run");
+}
+
+/* Parses the options; returns -1 after printing usage (exit 2), 1 after
+ * printing help, 0 to run. */
+static int
+run_parse(int argc, char **argv, struct run_args *a)
+{
+	static char *shell_argv[2];
+	int c;
+
+	opterr = 0;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "+C:h", run_options, NULL)) != -1) {
+		switch (c) {
+		case 'C': a->dir = optarg; break;
+		case 'H': a->headless = 1; break;
+		case 'n': a->name = optarg; break;
+		case 'N': a->net = optarg; break;
+		case 'p': a->policy = optarg; break;
+		case 'r': a->resume = optarg; break;
+		case 'h':
+			printf("usage: airlock run %s\n\n%s\n", run_entry()->usage,
+			    run_entry()->help);
+			return 1;
+		default:
+			cmd_usage(run_entry(), "unknown or incomplete option '%s'",
+			    argv[optind - 1]);
+			return -1;
+		}
+	}
+	if (a->name != NULL && (a->name[0] == '\0' ||
+	    strspn(a->name, "0123456789") == strlen(a->name))) {
+		cmd_usage(run_entry(), "--name must be a non-empty name that "
+		    "is not a number (numbers are session ids)");
+		return -1;
+	}
+	if (optind == argc) {
+		if (optind > 1 && strcmp(argv[optind - 1], "--") == 0) {
+			cmd_usage(run_entry(), "empty command after --");
+			return -1;
+		}
+		shell_argv[0] = getenv("SHELL");
+		if (shell_argv[0] == NULL || shell_argv[0][0] == '\0')
+			shell_argv[0] = "/bin/sh";
+		a->argv = shell_argv;
+		return 0;
+	}
+	if (argv[optind][0] == '\0') {
+		cmd_usage(run_entry(), "empty command name");
+		return -1;
+	}
+	a->argv = argv + optind;
+	return 0;
+}
+
+/* The store and the real tree must not contain each other. */
+static int
+run_check_overlap(const char *tree, const char *root)
+{
+	if (path_is_under(root, tree)) {
+		log_error("run", "the store %s is inside the real tree %s: set "
+		    "AIRLOCK_HOME to a directory outside it, or pick another "
+		    "tree with -C", root, tree);
+		return -1;
+	}
+	if (path_is_under(tree, root)) {
+		log_error("run", "the real tree %s is inside the store %s: run "
+		    "airlock from your project, not from its store", tree, root);
+		return -1;
+	}
+	return 0;
+}
+
+static char *
+run_cwd(const char *tree, const char *dir)
+{
+	char *cwd = dir != NULL ? realpath(dir, NULL) : getcwd(NULL, 0);
+
+	if (cwd != NULL && path_is_under(cwd, tree))
+		return cwd;
+	free(cwd);
+	return xstrdup(tree);
+}
+
+static char **
+run_environ(const struct policy *policy, const struct session *s)
+{
+	char **env = policy_environ(policy, environ);
+	size_t n = 0;
+
+	while (env[n] != NULL)
+		n++;
+	env = xreallocarray(env, n + 2, sizeof *env);
+	env[n++] = xasprintf("AIRLOCK_SESSION=%u", s->id);
+	env[n] = NULL;
+	return env;
+}
+
+static int
+run_session(struct context *ctx, const struct run_args *a, enum net_mode net,
+    struct session **out)
+{
+	struct session *s;
+	char *cause = NULL;
+	size_t argc = 0;
+
+	if (a->resume == NULL) {
+		if (session_create(ctx->store, a->name, ctx->tree, a->argv, net,
+		    &s, &cause) != 0) {
+			log_cause("run", cause);
+			return -1;
+		}
+		*out = s;
+		return 0;
+	}
+	if (session_find(ctx->store, a->resume, &s, &cause) != 0) {
+		log_cause("run", cause);
+		return -1;
+	}
+	if (session_lock(s, &cause) != 0) {
+		log_cause("run", cause);
+		session_free(s);
+		return -1;
+	}
+	for (char **arg = s->argv; *arg != NULL; arg++)
+		free(*arg);
+	free(s->argv);
+	while (a->argv[argc] != NULL)
+		argc++;
+	s->argv = xcalloc(argc + 1, sizeof *s->argv);
+	for (size_t i = 0; i < argc; i++)
+		s->argv[i] = xstrdup(a->argv[i]);
+	if (a->name != NULL) {
+		free(s->name);
+		s->name = xstrdup(a->name);
+	}
+	s->state = SESSION_RUNNING;
+	s->ended = 0;
+	s->exit_status = -1;
+	s->net = net;
+	if (session_save(ctx->store, s, &cause) != 0) {
+		log_cause("run", cause);
+		session_free(s);
+		return -1;
+	}
+	*out = s;
+	return 0;
+}
+
+static int
+run_exit_code(int status)
+{
+	if (WIFEXITED(status))
+		return WEXITSTATUS(status);
+	if (WIFSIGNALED(status))
+		return 128 + WTERMSIG(status);
+	return EXIT_ERROR;
+}
+
+/*
+ * Records how the session ended and returns airlock's exit code. status is
+ * the command's wait status, or -1 when the sandbox failed. A new session
+ * whose sandbox never started leaves no trace.
+ */
+static int
+run_finish(struct context *ctx, struct session *s, int status, int discard)
+{
+	char *cause = NULL;
+	int code = status < 0 ? EXIT_ERROR : run_exit_code(status);
+
+	if (discard) {
+		if (session_discard(ctx->store, s, &cause) != 0)
+			log_cause("run", cause);
+		return code;
+	}
+	s->ended = (int64_t)time(NULL);
+	s->state = SESSION_EXITED;
+	s->exit_status = status < 0 ? -1 : code;
+	if (session_save(ctx->store, s, &cause) != 0)
+		log_cause("run", cause);
+	return code;
+}
+
+static int
+run_sandbox(struct context *ctx, const struct run_args *a,
+    struct policy *policy, struct session *s)
+{
+	struct sandbox_config cfg = { 0 };
+	struct sandbox sb;
+	struct plan plan = { 0 };
+	struct buf text = BUF_INIT;
+	char *cause = NULL, *upper, *work, *cwd, **env;
+	int status = -1, started = 0;
+
+	if (policy_plan(policy, ctx->tree, getenv("HOME"), ctx->store_root,
+	    &plan, &cause) != 0) {
+		log_cause("run", cause);
+		return run_finish(ctx, s, -1, a->resume == NULL);
+	}
+	plan_print(&text, policy, &plan);
+	upper = session_upper(s);
+	work = session_work(s);
+	cwd = run_cwd(ctx->tree, a->dir);
+	env = run_environ(policy, s);
+	cfg.tree = ctx->tree;
+	cfg.upper = upper;
+	cfg.work = work;
+	cfg.session_dir = s->dir;
+	cfg.cwd = cwd;
+	cfg.plan = &plan;
+	cfg.net = policy->net;
+	cfg.argv = a->argv;
+	cfg.envp = env;
+	cfg.policy_text = text.data;
+	if (sandbox_start(&cfg, &sb, &cause) != 0)
+		log_cause("run", cause);
+	else {
+		started = 1;
+		status = sandbox_wait(&sb, &cause);
+		if (status < 0)
+			log_cause("run", cause);
+	}
+	env_free(env);
+	free(cwd);
+	free(work);
+	free(upper);
+	buf_free(&text);
+	plan_free(&plan);
+	return run_finish(ctx, s, status, !started && a->resume == NULL);
+}
+
+static int
+cmd_run_exec(int argc, char **argv)
+{
+	struct run_args a = { 0 };
+	struct context ctx;
+	struct policy policy;
+	struct session *s = NULL;
+	char *cause = NULL;
+	int rc;
+
+	rc = run_parse(argc, argv, &a);
+	if (rc != 0)
+		return rc < 0 ? EXIT_USAGE : EXIT_OK;
+	if (sandbox_check(&cause) != 0) {
+		log_cause("run", cause);
+		return EXIT_ERROR;
+	}
+	if (context_open(&ctx, a.dir, 1) != 0)
+		return EXIT_ERROR;
+	if (run_check_overlap(ctx.tree, ctx.store_root) != 0) {
+		context_close(&ctx);
+		return EXIT_ERROR;
+	}
+	policy_init(&policy);
+	if (policy_load(&policy, getenv("HOME"), ctx.tree, a.policy,
+	    &cause) != 0 ||
+	    (a.net != NULL && policy_set_net(&policy, a.net, &cause) != 0)) {
+		log_cause("policy", cause);
+		policy_free(&policy);
+		context_close(&ctx);
+		return EXIT_USAGE;
+	}
+	rc = EXIT_ERROR;
+	if (run_session(&ctx, &a, policy.net, &s) == 0) {
+		rc = run_sandbox(&ctx, &a, &policy, s);
+		session_free(s);
+	}
+	policy_free(&policy);
+	context_close(&ctx);
+	return rc;
+}
+
+const struct cmd_entry cmd_run_entry = {
+	.name = "run",
+	.usage = "[-C DIR] [--headless] [--name N] [--net none|host] "
+	    "[--policy FILE] [--resume ID] [--] [CMD [ARGS...]]",
+	.summary = "run a command (default: $SHELL) in the sandbox",
+	.help =
+	    "Runs CMD with its exact arguments in a sandbox where the real tree "
+	    "(the git\ntop-level of the working directory, or -C DIR) is an "
+	    "overlay: every write lands\nin the session's scratch and the real "
+	    "tree is never touched. $HOME is behind a\nthrowaway layer, the rest "
+	    "of the system is read-only, /tmp is private, and\nsecrets (~/.ssh, "
+	    "~/.aws, .env, ...) are hidden. airlock exits with CMD's status.\n\n"
+	    "  -C DIR         use DIR (its git top-level) as the real tree\n"
+	    "  --headless     no terminal UI: CMD keeps airlock's terminal\n"
+	    "  --name N       name the session (commands accept the name or the "
+	    "id)\n"
+	    "  --net MODE     host (default) or none (loopback only)\n"
+	    "  --policy FILE  read FILE after ~/.config/airlock/policy\n"
+	    "  --resume ID    mount the scratch of session ID again\n\n"
+	    "This version has no terminal UI yet: without --headless the "
+	    "command also keeps\nairlock's terminal.",
+	.exec = cmd_run_exec,
+};

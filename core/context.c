@@ -1,0 +1,51 @@
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/core.h"
+
+int
+context_open(struct context *ctx, const char *dir, int create)
+{
+	char *cause = NULL, *sdir;
+	int rc;
+
+	memset(ctx, 0, sizeof *ctx);
+	ctx->tree = tree_find(dir, &cause);
+	if (ctx->tree == NULL) {
+		log_error(dir != NULL ? "-C" : "tree", "%s", cause);
+		free(cause);
+		return -1;
+	}
+	ctx->store_root = store_root(&cause);
+	if (ctx->store_root == NULL) {
+		log_cause("store", cause);
+		context_close(ctx);
+		return -1;
+	}
+	sdir = store_dir_for_tree(ctx->store_root, ctx->tree);
+	rc = store_open(sdir, create, &ctx->store, &cause);
+	free(sdir);
+	if (rc == 1) {
+		log_error("store", "no sessions yet for %s (start one with "
+		    "airlock run)", ctx->tree);
+		context_close(ctx);
+		return -1;
+	}
+	if (rc != 0) {
+		log_cause("store", cause);
+		context_close(ctx);
+		return -1;
+	}
+	return 0;
+}
+
+void
+context_close(struct context *ctx)
+{
+	store_close(ctx->store);
+	free(ctx->tree);
+	free(ctx->store_root);
+	memset(ctx, 0, sizeof *ctx);
+}
