@@ -81,6 +81,8 @@ struct policy {
 	struct policy_env *env;
 	size_t nenv;
 	enum net_mode net;
+	/* "HOST", "HOST:PORT", "[V6]" or "[V6]:PORT"; HOST is a lower-case
+	 * name, "*.NAME" (every name below NAME, not NAME) or IPv4. */
 	char **net_allow;
 	size_t nnet_allow;
 	char *net_origin;
@@ -114,6 +116,13 @@ enum plan_kind {
 	PLAN_DENY_FILE, /* empty read-only file over a file */
 	PLAN_PRIVATE,   /* fresh tmpfs (/tmp) */
 };
+/*
+ * Caveats for the warden: paths are canonical but for their last component;
+ * a PLAN_DENY_FILE path may be a symlink (in the tree, or a dangling one):
+ * mask the link itself and never follow it. An entry may lie below a deny
+ * mask (a rule that uncovers one path, or the tree below a denied dir): its
+ * mount point must be made inside the mask.
+ */
 struct plan_entry {
 	enum plan_kind kind;
 	char *path;      /* absolute path inside (and outside) the sandbox */
@@ -123,6 +132,11 @@ struct plan {
 	struct plan_entry *v;
 	size_t n;
 	size_t hidden;   /* number of deny masks (the status line's "N hidden") */
+	/* For plan_print only: rules that mount nothing (absent path, covered
+	 * by a mask, no-op); origin ends in "; why". Never mounted. */
+	struct plan_entry *skipped;
+	size_t nskipped;
+	int truncated;   /* the name pattern walk stopped at its entry limit */
 };
 /*
  * Builds the plan from the policy for the real tree: resolves patterns by a
@@ -133,6 +147,9 @@ struct plan {
 int policy_plan(const struct policy *, const char *tree, const char *home,
     const char *store_root, struct plan *, char **cause);
 void plan_free(struct plan *);
+/* Only for tests: the pattern walk's depth and entry limits (0: default,
+ * 8 levels and 100000 entries). */
+void policy_set_walk_limits(int depth, size_t entries);
 /* The plan as airlock policy prints it (also /run/airlock/policy). */
 void plan_print(struct buf *out, const struct policy *, const struct plan *);
 /* The scrubbed environment for the agent (NULL-terminated, caller frees
@@ -140,7 +157,8 @@ void plan_print(struct buf *out, const struct policy *, const struct plan *);
 char **policy_environ(const struct policy *, char *const *envp);
 void env_free(char **);
 
-/* sandbox.c: building the sandbox (host side and warden side) */
+/* sandbox.c: the host side of the sandbox (checks, namespaces, id maps,
+ * waiting); warden.c builds the inside. */
 struct sandbox_config {
 	const char *tree;        /* real tree (absolute) */
 	const char *upper;       /* scratch upper dir */
@@ -157,6 +175,10 @@ struct sandbox {
 	pid_t warden;            /* in the host's pid namespace */
 	int sock;                /* supervisor end of the socketpair */
 	int unprivileged;        /* built in a user namespace */
+	int single_id_map;       /* only the caller's own uid and gid are mapped
+				    (no subordinate ids): copying up a file
+				    owned by anyone else fails with EOVERFLOW */
+	int tty_handed;          /* stdin's terminal was given to the agent */
 };
 /*
  * Checks the kernel can build the sandbox: version >= 5.11, overlayfs,
@@ -165,20 +187,83 @@ struct sandbox {
  */
 int sandbox_check(char **cause);
 /*
+ * sandbox_check with its inputs given (for tests): procdir stands for /proc,
+ * moddir for /lib/modules, release for uname's release, euid for geteuid().
+ */
+int sandbox_check_at(const char *procdir, const char *moddir,
+    const char *release, uid_t euid, char **cause);
+/*
  * Forks the warden into new namespaces, maps ids, and lets it build the
  * mounts and start the agent. Returns 0 once the agent has been started, or
  * -1 with *cause (the warden's own error when setup failed inside).
+ * Call it from the thread that will outlive the session (the warden's
+ * PR_SET_PDEATHSIG follows the calling thread) before other threads exist.
+ * SIGINT, SIGTERM, SIGHUP, SIGQUIT and SIGWINCH stay blocked from a
+ * successful return until sandbox_wait returns, so none is lost.
  */
 int sandbox_start(const struct sandbox_config *, struct sandbox *, char **cause);
 /*
  * Waits for the agent to exit, relaying SIGINT, SIGTERM, SIGHUP, SIGQUIT and
- * SIGWINCH sent to airlock. Returns the agent's wait status, or -1 with
- * *cause when the warden died without reporting one.
+ * SIGWINCH sent to airlock. When the agent stops (Ctrl-Z), airlock stops too
+ * and resumes it on fg. Takes the terminal back at the end. Returns the
+ * agent's wait status, or -1 with *cause when the warden died without
+ * reporting one. Reaps the warden and closes sb->sock.
  */
 int sandbox_wait(struct sandbox *, char **cause);
+/* A subordinate id range of /etc/subuid or /etc/subgid. */
+struct subid_range {
+	unsigned long start;
+	unsigned long count;
+};
+/*
+ * Fills ranges (at most max) with the ranges that the subid file text gives
+ * the user called name (or numbered id), minus id itself, which is mapped on
+ * its own. Bad lines are skipped. Returns the number of ranges.
+ */
+size_t sandbox_subid_ranges(const char *text, size_t len, const char *name,
+    unsigned long id, struct subid_range *ranges, size_t max);
 
-/* warden.c: PID 1 inside the sandbox (runs in the forked child only) */
+/* warden.c: PID 1 inside the sandbox (runs in the forked child only)
+ *
+ * The supervisor and the warden talk over a SOCK_SEQPACKET socketpair, one
+ * struct warden_msg a packet (text sent only as long as needed).
+ */
+enum warden_msg_type {
+	WARDEN_GO = 1,     /* to the warden: ids mapped; value 1: the agent
+			      gets the terminal */
+	WARDEN_SIGNAL,     /* to the warden: value: a signal for the agent's
+			      process group */
+	WARDEN_CONTINUE,   /* to the warden: resume the stopped agent; value
+			      1: give it the terminal again */
+	WARDEN_STARTED,    /* from the warden: the agent was forked */
+	WARDEN_ERROR,      /* from the warden: text: why the setup failed */
+	WARDEN_STOPPED,    /* from the warden: value: the agent's stop signal */
+	WARDEN_EXITED,     /* from the warden: value: the agent's wait status */
+};
+struct warden_msg {
+	int type;
+	int value;
+	char text[1024];   /* always NUL-terminated once received */
+};
 NORETURN void warden_main(const struct sandbox_config *, int sock, int unprivileged);
+/* Sends one message (text may be NULL). 0, or -1 with errno set. */
+int warden_send(int sock, int type, int value, const char *text);
+/* Receives one message: 1, 0 when the peer is gone, -1 with errno set
+ * (EPROTO for a short packet). */
+int warden_recv(int sock, struct warden_msg *);
+/*
+ * The overlayfs mount options for one layer stack, each path escaped (\ ,
+ * and :) for the kernel's option parser; index, redirects and metacopy are
+ * off so the upper dir holds only files, whiteouts and opaque markers.
+ */
+void warden_overlay_options(struct buf *out, const char *lower,
+    const char *upper, const char *work, int userxattr);
+/*
+ * Parses one line of /proc/self/mountinfo in place: the mount id, its
+ * parent's id and the mount point (octal escapes decoded). 0 or -1.
+ */
+int warden_mountinfo_parse(char *line, int *id, int *parent,
+    char **mountpoint);
 
 /* changes.c
  *
