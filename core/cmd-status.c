@@ -1,0 +1,164 @@
+#include "config.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "core/core.h"
+
+/*
+ * airlock status: the changes of a session against the real tree, one a
+ * line like `git status --short`, or as JSON for scripts.
+ */
+
+static const struct option status_options[] = {
+	{ "json", no_argument, NULL, 'j' },
+	{ NULL, 0, NULL, 0 }
+};
+
+/* The path as printed: quoted, with a slash after a directory. */
+static void
+status_path(struct buf *out, const struct change *c)
+{
+	struct buf	raw = BUF_INIT;
+
+	buf_add(&raw, c->path, c->pathlen);
+	if (c->new_type == ENTRY_DIR ||
+	    (c->new_type == ENTRY_NONE && c->old_type == ENTRY_DIR))
+		buf_addch(&raw, '/');
+	quote_path(out, raw.data, raw.len, QUOTE_SPACE);
+	buf_free(&raw);
+}
+
+static void
+status_text_one(struct buf *out, const struct change *c)
+{
+	buf_printf(out, "%c ", change_letter(c));
+	status_path(out, c);
+	if (c->old_type == c->new_type && c->old_type != ENTRY_SYMLINK &&
+	    (c->old_mode & 07777) != (c->new_mode & 07777)) {
+		buf_printf(out, " (mode %06o -> %06o)", (unsigned)c->old_mode,
+		    (unsigned)c->new_mode);
+	}
+	if (change_is_risky(c))
+		buf_addstr(out, " [risky]");
+	buf_addch(out, '\n');
+}
+
+static void
+status_json_one(struct buf *out, const struct change *c, const char *tree,
+    const char *upper)
+{
+	struct buf	 scratch = BUF_INIT;
+	char		*cause = NULL;
+	int		 hunks;
+
+	hunks = diff_change(&scratch, c, tree, upper, NULL, &cause);
+	buf_free(&scratch);
+	if (hunks == -1) {
+		/* Still list the change; say why its hunks are unknown. */
+		log_cause("status", cause);
+		hunks = 0;
+	}
+	buf_addch(out, '{');
+	json_path_fields(out, c->path, c->pathlen);
+	buf_printf(out, ",\"change\":\"%s\",\"approval\":\"none\","
+	    "\"hunks\":%d,\"approved_hunks\":0,\"risky\":%s,"
+	    "\"conflict\":false}", change_name(c), hunks,
+	    change_is_risky(c) ? "true" : "false");
+}
+
+static int
+cmd_status_exec(int argc, char **argv)
+{
+	const struct cmd_entry	*entry = cmd_find("status");
+	struct context		 ctx;
+	struct session		*s = NULL;
+	struct changes		 ch = { 0 };
+	struct buf		 out = BUF_INIT;
+	const char		*dir = NULL;
+	char			*cause = NULL, *upper = NULL;
+	size_t			 i;
+	int			 c, json = 0, rc = EXIT_ERROR;
+
+	opterr = 0;
+	optind = 0;
+	while ((c = getopt_long(argc, argv, "C:", status_options, NULL)) != -1) {
+		switch (c) {
+		case 'C':
+			dir = optarg;
+			break;
+		case 'j':
+			json = 1;
+			break;
+		default:
+			return cmd_usage(entry, "unknown option '%s'",
+			    argv[optind - 1]);
+		}
+	}
+	if (argc - optind > 1)
+		return cmd_usage(entry, "unexpected argument '%s'",
+		    argv[optind + 1]);
+	if (context_open(&ctx, dir, 0) != 0)
+		return EXIT_ERROR;
+	if (session_find(ctx.store, optind < argc ? argv[optind] : NULL, &s,
+	    &cause) != 0) {
+		log_cause("status", cause);
+		goto out;
+	}
+	upper = session_upper(s);
+	if (changes_scan(upper, s->tree, &ch, &cause) != 0) {
+		log_cause("status", cause);
+		goto out;
+	}
+	if (json)
+		buf_addch(&out, '[');
+	for (i = 0; i < ch.n; i++) {
+		if (json) {
+			if (i > 0)
+				buf_addch(&out, ',');
+			status_json_one(&out, &ch.v[i], s->tree, upper);
+		} else
+			status_text_one(&out, &ch.v[i]);
+	}
+	if (json)
+		buf_addstr(&out, "]\n");
+	fwrite(out.data, 1, out.len, stdout);
+	if (fflush(stdout) != 0 || ferror(stdout)) {
+		log_error("status", "cannot write the output");
+		goto out;
+	}
+	rc = EXIT_OK;
+out:
+	buf_free(&out);
+	changes_free(&ch);
+	free(upper);
+	if (s != NULL)
+		session_free(s);
+	context_close(&ctx);
+	return rc;
+}
+
+const struct cmd_entry cmd_status_entry = {
+	.name = "status",
+	.usage = "[-C DIR] [--json] [ID]",
+	.summary = "list what a session changed",
+	.help = "Lists the changes of a session (default: the newest of this "
+	    "tree) against the\nreal tree, one a line as `git status --short` "
+	    "does:\n\n"
+	    "  A path    added          D path    deleted\n"
+	    "  M path    modified       T path    type changed (file, symlink, "
+	    "directory)\n"
+	    "  M path (mode 100644 -> 100755)    permissions changed\n\n"
+	    "Risky paths (git hooks and config, shell start-up files, CI and "
+	    "editor\nsettings, files gaining an exec bit) are marked [risky]. "
+	    "Nothing is printed\nwhen nothing changed. Works while the session "
+	    "runs and after it ended.\n\n"
+	    "  -C DIR   the tree of DIR instead of the current directory's\n"
+	    "  --json   a JSON array of {path, change, approval, hunks, "
+	    "approved_hunks,\n           risky, conflict}; a path that is not "
+	    "UTF-8 also has path_base64",
+	.exec = cmd_status_exec,
+};

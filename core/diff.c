@@ -1,0 +1,453 @@
+#include "config.h"
+
+#include <sys/stat.h>
+#include <sys/syscall.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <git2.h>
+#include <linux/openat2.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/core.h"
+
+/*
+ * Diffs in git's unified format. libgit2 computes the hunks; the header
+ * ("diff --git", mode lines, index line) is written here so that it is
+ * exactly git's and `airlock diff | git apply` works. This is the only file
+ * that includes <git2.h>.
+ */
+
+#define DIFF_ABBREV 7
+#define DIFF_BINARY_PROBE 8000 /* git's buffer_is_binary() */
+
+static int
+diff_init(char **cause)
+{
+	static int	done;
+	const git_error	*e;
+
+	if (done)
+		return 0;
+	if (git_libgit2_init() < 0) {
+		e = git_error_last();
+		*cause = xasprintf("cannot initialise libgit2: %s",
+		    e != NULL ? e->message : "unknown error");
+		return -1;
+	}
+	done = 1;
+	return 0;
+}
+
+/* A side git can show: a file or a symlink. */
+static int
+diff_present(const struct diff_side *s)
+{
+	return s != NULL &&
+	    (s->type == ENTRY_FILE || s->type == ENTRY_SYMLINK);
+}
+
+static unsigned int
+diff_git_mode(const struct diff_side *s)
+{
+	if (s->type == ENTRY_SYMLINK)
+		return 0120000;
+	return (s->mode & S_IXUSR) ? 0100755 : 0100644;
+}
+
+static const char *
+diff_data(const struct diff_side *s)
+{
+	return s->data != NULL ? s->data : "";
+}
+
+static int
+diff_binary(const struct diff_side *s)
+{
+	size_t	n = s->len < DIFF_BINARY_PROBE ? s->len : DIFF_BINARY_PROBE;
+
+	return s->data != NULL && memchr(s->data, '\0', n) != NULL;
+}
+
+static int
+diff_hash(const struct diff_side *s, git_oid *oid, char **cause)
+{
+	const git_error	*e;
+
+	if (git_odb_hash(oid, diff_data(s), s->len, GIT_OBJECT_BLOB) == 0)
+		return 0;
+	e = git_error_last();
+	*cause = xasprintf("cannot hash blob: %s",
+	    e != NULL ? e->message : "unknown error");
+	return -1;
+}
+
+static void
+diff_abbrev(char out[DIFF_ABBREV + 1], const git_oid *oid)
+{
+	if (oid == NULL)
+		memset(out, '0', DIFF_ABBREV);
+	else
+		git_oid_nfmt(out, DIFF_ABBREV, oid);
+	out[DIFF_ABBREV] = '\0';
+}
+
+/* "a/PATH" quoted as a whole, as git's quote_two() does. */
+static void
+diff_label(struct buf *out, const char *prefix, const char *path,
+    size_t pathlen)
+{
+	struct buf	raw = BUF_INIT;
+
+	buf_addstr(&raw, prefix);
+	buf_add(&raw, path, pathlen);
+	quote_path(out, raw.data, raw.len, 0);
+	buf_free(&raw);
+}
+
+/* "--- LABEL": git adds a tab when the label holds a space. */
+static void
+diff_file_line(struct buf *out, const char *marker, const char *label)
+{
+	buf_printf(out, "%s %s%s\n", marker, label,
+	    strchr(label, ' ') != NULL ? "\t" : "");
+}
+
+static int
+diff_hunks(struct buf *out, const struct diff_side *a,
+    const struct diff_side *b, const char *la, const char *lb,
+    struct diff_stat *stat, char **cause)
+{
+	git_diff_options	 opts;
+	git_patch		*patch = NULL;
+	const git_diff_hunk	*hunk;
+	const git_diff_line	*line;
+	const git_error		*e;
+	size_t			 nhunks, nlines, i, j;
+
+	git_diff_options_init(&opts, GIT_DIFF_OPTIONS_VERSION);
+	opts.flags = GIT_DIFF_FORCE_TEXT;
+	opts.context_lines = 3;
+	opts.interhunk_lines = 0;
+	if (git_patch_from_buffers(&patch,
+	    a != NULL ? diff_data(a) : NULL, a != NULL ? a->len : 0, NULL,
+	    b != NULL ? diff_data(b) : NULL, b != NULL ? b->len : 0, NULL,
+	    &opts) != 0) {
+		e = git_error_last();
+		*cause = xasprintf("cannot diff: %s",
+		    e != NULL ? e->message : "unknown error");
+		return -1;
+	}
+	nhunks = git_patch_num_hunks(patch);
+	if (nhunks != 0) {
+		diff_file_line(out, "---", la);
+		diff_file_line(out, "+++", lb);
+	}
+	for (i = 0; i < nhunks; i++) {
+		if (git_patch_get_hunk(&hunk, &nlines, patch, i) != 0)
+			fatalx("libgit2 lost hunk %zu", i);
+		buf_add(out, hunk->header, hunk->header_len);
+		for (j = 0; j < nlines; j++) {
+			if (git_patch_get_line_in_hunk(&line, patch, i, j) != 0)
+				fatalx("libgit2 lost line %zu", j);
+			if (line->origin == GIT_DIFF_LINE_ADDITION)
+				stat->added++;
+			else if (line->origin == GIT_DIFF_LINE_DELETION)
+				stat->deleted++;
+			if (line->origin == GIT_DIFF_LINE_ADDITION ||
+			    line->origin == GIT_DIFF_LINE_DELETION ||
+			    line->origin == GIT_DIFF_LINE_CONTEXT)
+				buf_addch(out, line->origin);
+			/* EOFNL lines hold "\n\\ No newline at end of file\n". */
+			buf_add(out, line->content, line->content_len);
+		}
+	}
+	git_patch_free(patch);
+	return (int)nhunks;
+}
+
+/* One "diff --git" block: a and b are NULL when absent, never both. */
+static int
+diff_block(struct buf *out, const char *path, size_t pathlen,
+    const struct diff_side *a, const struct diff_side *b,
+    struct diff_stat *stat, char **cause)
+{
+	git_oid		 oa, ob;
+	char		 ha[DIFF_ABBREV + 1], hb[DIFF_ABBREV + 1];
+	struct buf	 la = BUF_INIT, lb = BUF_INIT;
+	unsigned int	 ma = 0, mb = 0;
+	int		 same, hunks = 0;
+
+	if (a != NULL && (diff_hash(a, &oa, cause) != 0))
+		return -1;
+	if (b != NULL && (diff_hash(b, &ob, cause) != 0))
+		return -1;
+	if (a != NULL)
+		ma = diff_git_mode(a);
+	if (b != NULL)
+		mb = diff_git_mode(b);
+	same = a != NULL && b != NULL && git_oid_equal(&oa, &ob);
+	if (same && ma == mb)
+		return 0;
+
+	diff_label(&la, "a/", path, pathlen);
+	diff_label(&lb, "b/", path, pathlen);
+	buf_printf(out, "diff --git %s %s\n", la.data, lb.data);
+	if (a == NULL) {
+		buf_reset(&la);
+		buf_addstr(&la, "/dev/null");
+		buf_printf(out, "new file mode %06o\n", mb);
+	} else if (b == NULL) {
+		buf_reset(&lb);
+		buf_addstr(&lb, "/dev/null");
+		buf_printf(out, "deleted file mode %06o\n", ma);
+	} else if (ma != mb)
+		buf_printf(out, "old mode %06o\nnew mode %06o\n", ma, mb);
+	if (!same) {
+		diff_abbrev(ha, a != NULL ? &oa : NULL);
+		diff_abbrev(hb, b != NULL ? &ob : NULL);
+		buf_printf(out, "index %s..%s", ha, hb);
+		if (a != NULL && b != NULL && ma == mb)
+			buf_printf(out, " %06o", ma);
+		buf_addch(out, '\n');
+		if ((a != NULL && diff_binary(a)) ||
+		    (b != NULL && diff_binary(b))) {
+			buf_printf(out, "Binary files %s and %s differ\n",
+			    la.data, lb.data);
+			stat->binary = 1;
+		} else
+			hunks = diff_hunks(out, a, b, la.data, lb.data, stat,
+			    cause);
+	}
+	buf_free(&la);
+	buf_free(&lb);
+	return hunks;
+}
+
+int
+diff_sides(struct buf *out, const char *path, size_t pathlen,
+    const struct diff_side *old, const struct diff_side *new,
+    struct diff_stat *stat, char **cause)
+{
+	struct diff_stat	 ignored;
+	const struct diff_side	*a, *b;
+	int			 h1, h2;
+
+	if (stat == NULL)
+		stat = &ignored;
+	memset(stat, 0, sizeof *stat);
+	if (diff_init(cause) != 0)
+		return -1;
+	a = diff_present(old) ? old : NULL;
+	b = diff_present(new) ? new : NULL;
+	if (a == NULL && b == NULL)
+		return 0;
+
+	/* As git: a file <-> symlink change is a deletion, then an addition. */
+	if (a != NULL && b != NULL && a->type != b->type) {
+		if ((h1 = diff_block(out, path, pathlen, a, NULL, stat,
+		    cause)) == -1)
+			return -1;
+		if ((h2 = diff_block(out, path, pathlen, NULL, b, stat,
+		    cause)) == -1)
+			return -1;
+		return h1 + h2;
+	}
+	return diff_block(out, path, pathlen, a, b, stat, cause);
+}
+
+/*
+ * Opens the directory holding rel below dir, one component at a time (rel
+ * may be longer than PATH_MAX), never through a symlink. -1 with errno.
+ */
+static int
+diff_open_parent(const char *dir, const char *rel, const char **base)
+{
+	struct open_how	 how;
+	const char	*p = rel, *slash;
+	char		*name;
+	int		 fd, next, error;
+
+	if ((fd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC)) == -1)
+		return -1;
+	memset(&how, 0, sizeof how);
+	how.flags = O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC;
+	how.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS;
+	while ((slash = strchr(p, '/')) != NULL) {
+		name = xstrndup(p, (size_t)(slash - p));
+		next = (int)syscall(SYS_openat2, fd, name, &how, sizeof how);
+		if (next == -1 && errno == ENOSYS) {
+			next = openat(fd, name, O_PATH | O_DIRECTORY |
+			    O_NOFOLLOW | O_CLOEXEC);
+		}
+		error = errno;
+		free(name);
+		close(fd);
+		if (next == -1) {
+			errno = error;
+			return -1;
+		}
+		fd = next;
+		p = slash + 1;
+	}
+	*base = p;
+	return fd;
+}
+
+static int
+diff_bad_path(const char *rel)
+{
+	const char	*p = rel;
+	size_t		 n;
+
+	if (*rel == '\0' || *rel == '/')
+		return 1;
+	for (;;) {
+		n = strcspn(p, "/");
+		if (n == 0 || (n == 1 && p[0] == '.') ||
+		    (n == 2 && p[0] == '.' && p[1] == '.'))
+			return 1;
+		if (p[n] == '\0')
+			return 0;
+		p += n + 1;
+	}
+}
+
+/* Reads to the end (the file may grow or shrink while read). */
+static char *
+diff_read_fd(int fd, size_t hint, size_t *len)
+{
+	char	*data;
+	size_t	 cap = hint + 1, got = 0;
+	ssize_t	 n;
+	int	 error;
+
+	data = xmalloc(cap + 1);
+	for (;;) {
+		if (got == cap) {
+			cap *= 2;
+			data = xreallocarray(data, cap + 1, 1);
+		}
+		n = read(fd, data + got, cap - got);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1) {
+			error = errno;
+			free(data);
+			errno = error;
+			return NULL;
+		}
+		if (n == 0)
+			break;
+		got += (size_t)n;
+	}
+	data[got] = '\0';
+	*len = got;
+	return data;
+}
+
+char *
+diff_read(const char *dir, const char *rel, enum entry_type type,
+    size_t *len, char **cause)
+{
+	struct stat	 st;
+	struct buf	 q = BUF_INIT;
+	const char	*base;
+	char		*data = NULL;
+	ssize_t		 n;
+	int		 pfd = -1, fd = -1, error = 0;
+
+	if (diff_bad_path(rel)) {
+		error = EINVAL;
+		goto out;
+	}
+	if ((pfd = diff_open_parent(dir, rel, &base)) == -1) {
+		error = errno;
+		goto out;
+	}
+	if (type == ENTRY_SYMLINK) {
+		if (fstatat(pfd, base, &st, AT_SYMLINK_NOFOLLOW) != 0) {
+			error = errno;
+			goto out;
+		}
+		if (!S_ISLNK(st.st_mode)) {
+			error = EINVAL;
+			goto out;
+		}
+		data = xmalloc((size_t)st.st_size + 2);
+		n = readlinkat(pfd, base, data, (size_t)st.st_size + 1);
+		if (n == -1 || n > st.st_size) {
+			error = n == -1 ? errno : EAGAIN;
+			free(data);
+			data = NULL;
+			goto out;
+		}
+		data[n] = '\0';
+		*len = (size_t)n;
+		goto out;
+	}
+	if (type != ENTRY_FILE) {
+		error = EINVAL;
+		goto out;
+	}
+	fd = openat(pfd, base, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY |
+	    O_CLOEXEC);
+	if (fd == -1 || fstat(fd, &st) != 0) {
+		error = errno;
+		goto out;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		error = EINVAL;
+		goto out;
+	}
+	if ((data = diff_read_fd(fd, (size_t)st.st_size, len)) == NULL)
+		error = errno;
+out:
+	if (fd != -1)
+		close(fd);
+	if (pfd != -1)
+		close(pfd);
+	if (data == NULL) {
+		quote_path(&q, rel, strlen(rel), 0);
+		*cause = xasprintf("cannot read %s/%s: %s", dir, q.data,
+		    error == EINVAL ? "not a regular file or symlink" :
+		    strerror(error));
+		buf_free(&q);
+	}
+	return data;
+}
+
+int
+diff_change(struct buf *out, const struct change *c, const char *tree,
+    const char *upper, struct diff_stat *stat, char **cause)
+{
+	struct diff_side	old, new;
+	char			*odata = NULL, *ndata = NULL;
+	int			 hunks = -1;
+
+	memset(&old, 0, sizeof old);
+	memset(&new, 0, sizeof new);
+	old.type = c->old_type;
+	old.mode = c->old_mode;
+	new.type = c->new_type;
+	new.mode = c->new_mode;
+	if (diff_present(&old)) {
+		odata = diff_read(tree, c->path, old.type, &old.len, cause);
+		if (odata == NULL)
+			goto out;
+		old.data = odata;
+	}
+	if (diff_present(&new)) {
+		ndata = diff_read(upper, c->path, new.type, &new.len, cause);
+		if (ndata == NULL)
+			goto out;
+		new.data = ndata;
+	}
+	hunks = diff_sides(out, c->path, c->pathlen, &old, &new, stat, cause);
+out:
+	free(odata);
+	free(ndata);
+	return hunks;
+}
