@@ -212,21 +212,33 @@ session_save(struct store *st, struct session *s, char **cause)
 	return index_write(st->index, session_put_txn, &p, cause);
 }
 
+/*
+ * Makes upper and work. The root of the merged view takes its mode from
+ * upper's root, so upper gets the real tree's permission bits.
+ */
 static int
 session_make_dirs(struct session *s, char **cause)
 {
-	static const char *subdirs[] = { "upper", "work" };
-	size_t i;
+	char *upper = path_join(s->dir, "upper"), *work = path_join(s->dir, "work");
+	struct stat st;
+	int rc = -1;
 
-	for (i = 0; i < sizeof subdirs / sizeof subdirs[0]; i++) {
-		char *dir = path_join(s->dir, subdirs[i]);
-		int rc = path_mkdirs(dir, 0700, cause);
-
-		free(dir);
-		if (rc != 0)
-			return -1;
+	if (stat(s->tree, &st) != 0) {
+		*cause = xasprintf("cannot stat %s: %s", s->tree, strerror(errno));
+		goto out;
 	}
-	return 0;
+	if (path_mkdirs(upper, 0700, cause) != 0 ||
+	    path_mkdirs(work, 0700, cause) != 0)
+		goto out;
+	if (chmod(upper, st.st_mode & 07777) != 0) {
+		*cause = xasprintf("cannot chmod %s: %s", upper, strerror(errno));
+		goto out;
+	}
+	rc = 0;
+out:
+	free(upper);
+	free(work);
+	return rc;
 }
 
 int

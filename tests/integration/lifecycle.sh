@@ -30,7 +30,7 @@ is "list --json: state" "$(printf '%s' "$out" | jq -r '.[1].state')" exited
 is "list --json: command" "$(printf '%s' "$out" | jq -c '.[0].command')" \
 	'["printf","[%s]","a b","\"q\"","","it'"'"'s","tab\tx","$HOME","*"]'
 is "list --json: tree" "$(printf '%s' "$out" | jq -r '.[0].tree')" "$T"
-check "list --json: RFC 3339 times" sh -c "printf '%s' '$out' | jq -r '.[0].started, .[0].ended' | grep -qxE '[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z'"
+is "list --json: RFC 3339 times" "$(printf '%s' "$out" | jq -r '.[0].started, .[0].ended' | grep -cxE '[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z')" 2
 is "list --json: keys" "$(printf '%s' "$out" | jq -c '.[0] | keys')" \
 	'["changes","checkpoints","command","ended","exit_status","id","name","started","state","tree"]'
 
@@ -54,11 +54,11 @@ o=$W/kill.out
 "$AIRLOCK" run --headless --name victim -- sh -c 'echo kept >survivor.txt; echo ready; exec sleep 1000.4242' >"$o" 2>&1 &
 pid=$!
 for _ in $(seq 100); do grep -q ready "$o" 2>/dev/null && break; sleep 0.05; done
-check "the command is running" pgrep -f 'sleep 1000.4242'
+check "the command is running" sh -c "pgrep -f 'sleep 1000[.]4242' >/dev/null"
 kill -KILL "$pid"
 wait "$pid" 2>/dev/null
-for _ in $(seq 50); do pgrep -f 'sleep 1000.4242' >/dev/null || break; sleep 0.1; done
-check "no process is left after SIGKILL" sh -c '! pgrep -f "sleep 1000.4242"'
+for _ in $(seq 50); do pgrep -f 'sleep 1000[.]4242' >/dev/null || break; sleep 0.1; done
+check "no process is left after SIGKILL" sh -c '! pgrep -f "sleep 1000[.]4242"'
 check "no mount is left on the host" sh -c "! grep -F ' $T ' /proc/self/mounts"
 check "no mount of the store is left" sh -c "! grep -F '$W/store' /proc/self/mounts"
 al list --json
