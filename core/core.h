@@ -231,10 +231,9 @@ size_t sandbox_subid_ranges(const char *text, size_t len, const char *name,
 enum warden_msg_type {
 	WARDEN_GO = 1,     /* to the warden: ids mapped; value 1: the agent
 			      gets the terminal */
-	WARDEN_SIGNAL,     /* to the warden: value: a signal for the agent's
-			      process group */
-	WARDEN_CONTINUE,   /* to the warden: resume the stopped agent; value
-			      1: give it the terminal again */
+	WARDEN_SIGNAL,     /* to the warden: value: a signal for the agent */
+	WARDEN_CONTINUE,   /* to the warden: resume the agent's stopped
+			      process group; value 1: give it the terminal */
 	WARDEN_STARTED,    /* from the warden: the agent was forked */
 	WARDEN_ERROR,      /* from the warden: text: why the setup failed */
 	WARDEN_STOPPED,    /* from the warden: value: the agent's stop signal */
