@@ -114,6 +114,25 @@ void hash_free(struct hash_ctx *);
 void hash_buffer(const void *, size_t, unsigned char out[HASH_LEN]);
 void hash_hex(const unsigned char in[HASH_LEN], char out[HASH_HEX_LEN + 1]);
 
+/* zstd.c: zstd frames (the only file that includes zstd.h) */
+/* Receives decompressed bytes; returns 0 to go on, -1 (with *cause) to stop. */
+typedef int (*zstd_sink)(const void *, size_t, void *arg, char **cause);
+/*
+ * Reads size bytes from in_fd and appends them to out_fd as one zstd frame
+ * (level, content size and checksum in the frame; threads > 0 uses that many
+ * zstd workers), hashing them with SHA-256 on the way. Returns 0 with *ulen
+ * and *clen set, or -1 with *cause; errno is EAGAIN when the input did not
+ * have exactly size bytes (a file changed while read: read it again).
+ * On error, out_fd may hold a partial frame: the caller truncates it.
+ */
+int zstd_frame_write(int in_fd, uint64_t size, int out_fd, int level,
+    int threads, unsigned char hash[HASH_LEN], uint64_t *ulen, uint64_t *clen,
+    char **cause);
+/* Decompresses the frame of clen bytes at offset in fd into sink, checking
+ * the frame's checksum. 0, or -1 with *cause (corrupt, truncated, I/O). */
+int zstd_frame_read(int fd, uint64_t offset, uint64_t clen, zstd_sink sink,
+    void *arg, char **cause);
+
 /* index.c: the LMDB index (the only file that includes lmdb.h)
  *
  * One LMDB environment per store, opened with MDB_NOSUBDIR. Named databases
@@ -191,5 +210,170 @@ char *store_dir_for_tree(const char *root, const char *tree);
  * not exist and create is not set, or -1 with *cause. */
 int store_open(const char *dir, int create, struct store **, char **cause);
 void store_close(struct store *);
+
+/* store.c (continued): one writer of packs at a time, across processes */
+/* Takes the store's exclusive write lock (blocking); 0 or -1. */
+int store_lock(struct store *, char **cause);
+void store_unlock(struct store *);
+
+/* pack.c: append-only pack files packs/NNNNNNNN.zst of zstd frames */
+#define PACK_MAX_SIZE ((uint64_t)1 << 30)  /* start a new pack past this */
+struct blob_ref {
+	uint32_t pack;
+	uint64_t offset;
+	uint64_t clen;    /* compressed bytes in the pack */
+	uint64_t size;    /* content bytes */
+};
+struct pack_writer;
+/* Opens the newest pack for appending (a new one past PACK_MAX_SIZE). The
+ * caller holds the store lock until the writer is closed. 0 or -1. */
+int pack_writer_open(struct store *, struct pack_writer **, char **cause);
+/*
+ * Appends size bytes read from fd as one frame and fills hash and ref.
+ * -1 with errno EAGAIN when fd did not have exactly size bytes (nothing is
+ * left appended); -1 with another errno on failure (ENOSPC for a full disk).
+ */
+int pack_writer_add(struct pack_writer *, int fd, uint64_t size, int threads,
+    unsigned char hash[HASH_LEN], struct blob_ref *, char **cause);
+/* Removes the last frame added (a duplicate of a stored blob). */
+int pack_writer_undo(struct pack_writer *, const struct blob_ref *,
+    char **cause);
+/* fsyncs what was appended (the pack and its directory). */
+int pack_writer_sync(struct pack_writer *, char **cause);
+void pack_writer_close(struct pack_writer *);
+/* Decompresses a blob into sink. 0, or -1 (missing pack, corrupt frame). */
+int pack_read(struct store *, const struct blob_ref *, zstd_sink, void *arg,
+    char **cause);
+
+/* blob.c: content-addressed blobs (the "blobs" database) */
+/* 0 and *ref when stored, 1 when not, -1 on error. */
+int blob_find(struct index_txn *, const unsigned char hash[HASH_LEN],
+    struct blob_ref *, char **cause);
+int blob_put(struct index_txn *, const unsigned char hash[HASH_LEN],
+    const struct blob_ref *, char **cause);
+/* Streams a blob's content into sink and checks its SHA-256. */
+int blob_read(struct store *, const unsigned char hash[HASH_LEN], zstd_sink,
+    void *arg, char **cause);
+/* A blob's content in memory (at most max bytes, else an error). */
+char *blob_read_buf(struct store *, const unsigned char hash[HASH_LEN],
+    size_t max, size_t *len, char **cause);
+/* Writes a blob's content to fd. */
+int blob_write_fd(struct store *, const unsigned char hash[HASH_LEN], int fd,
+    char **cause);
+
+/* checkpoint.c
+ *
+ * A checkpoint is the manifest of a scratch (an overlay upper dir) at one
+ * moment, numbered 0, 1, 2 ... per owner (a 4-byte id: the session). Keys:
+ * checkpoints = owner + number (big endian); entries = owner + number + path;
+ * bases = entries with number CKPT_BASES. A checkpoint exists once its
+ * transaction commits; pack bytes are fsynced before.
+ */
+#define CKPT_BASES UINT32_MAX
+#define CKPT_NONE UINT32_MAX
+#define CKPT_BASE_MAX_SIZE ((uint64_t)64 << 20) /* bigger bases: hash only */
+enum mentry_kind {
+	MENTRY_FILE,
+	MENTRY_DIR,
+	MENTRY_SYMLINK,
+	MENTRY_WHITEOUT,
+	MENTRY_SPECIAL,   /* fifo, socket, device: recorded, never restored */
+	MENTRY_ABSENT,    /* bases only: the real tree had nothing there */
+};
+struct mentry {
+	char *path;        /* relative to the tree, any bytes but NUL */
+	size_t pathlen;
+	enum mentry_kind kind;
+	uint32_t mode;     /* st_mode */
+	uint64_t size;
+	int64_t mtime_ns;
+	int64_t ctime_ns;
+	uint64_t ino;
+	int opaque;        /* directories that replaced the lower one */
+	int has_content;   /* files: hash names a stored blob (bases may not) */
+	unsigned char hash[HASH_LEN];
+	char *target;      /* symlinks */
+	uint64_t rdev;     /* specials */
+};
+struct manifest {
+	struct mentry *v;  /* sorted by path, bytewise */
+	size_t n;
+};
+struct ckpt {
+	uint32_t number;
+	int64_t time;          /* unix seconds */
+	char *reason;          /* "start", "exit", "agent", "user", "rollback" ... */
+	char *label;           /* may be NULL */
+	uint64_t added, modified, deleted;  /* against the previous checkpoint */
+	uint64_t bytes;        /* compressed bytes this checkpoint added */
+	uint64_t entries;
+	uint32_t restored_from;  /* rollback: the checkpoint it equals */
+};
+struct ckpt_options {
+	const char *reason;
+	const char *label;
+	int threads;           /* zstd workers for large files (0: none) */
+	int force;             /* record even when nothing changed */
+	uint32_t restored_from;
+};
+/*
+ * Walks upper (never lower, except to capture bases of paths that appear
+ * for the first time), stores new content, and commits the manifest as the
+ * next checkpoint of owner. Reuses the previous entry when inode, size,
+ * mtime and ctime match; re-reads a file that changed while read. Returns 0
+ * with *out filled, 1 when nothing changed since the last checkpoint (no new
+ * one unless opts->force), -1 with *cause (ENOSPC: "no space left ...").
+ */
+int checkpoint_take(struct store *, uint32_t owner, const char *upper,
+    const char *lower, const struct ckpt_options *, struct ckpt *out,
+    char **cause);
+/* All checkpoints of owner, oldest first. */
+int checkpoint_list(struct store *, uint32_t owner, struct ckpt **, size_t *,
+    char **cause);
+/* 0, 1 when there is no such checkpoint, -1. */
+int checkpoint_get(struct store *, uint32_t owner, uint32_t number,
+    struct ckpt *, char **cause);
+int checkpoint_manifest(struct store *, uint32_t owner, uint32_t number,
+    struct manifest *, char **cause);
+/* The base of a path (what the real tree had when the path first appeared
+ * in a checkpoint): 0, 1 when none was captured, -1. */
+int checkpoint_base(struct store *, uint32_t owner, const char *path,
+    size_t pathlen, struct mentry *, char **cause);
+/* Removes every checkpoint, entry and base of owner (blobs stay for gc). */
+int checkpoint_forget(struct store *, uint32_t owner, char **cause);
+/* Finds path in a manifest (binary search); NULL when absent. */
+const struct mentry *manifest_find(const struct manifest *, const char *path,
+    size_t pathlen);
+void mentry_free(struct mentry *);
+void manifest_free(struct manifest *);
+void ckpt_free(struct ckpt *);
+
+/* restore.c */
+/*
+ * Makes upper (not mounted) equal to m: removes what m lacks, writes files
+ * from their blobs, directories with their modes, symlinks, whiteouts (char
+ * devices 0:0) and opaque markers (xattr "trusted.overlay.opaque", or
+ * "user.overlay.opaque" when userxattr is set). Leaves files whose inode,
+ * size, mtime and ctime still match. 0 or -1.
+ */
+int restore_upper(struct store *, const char *upper, const struct manifest *m,
+    int userxattr, char **cause);
+
+/* gc.c */
+struct gc_report {
+	uint64_t blobs;          /* unreferenced blobs removed */
+	uint64_t bytes;          /* bytes of packs freed */
+	uint64_t packs_rewritten;
+	uint64_t packs_removed;
+};
+/* Reclaims blobs no manifest or base references, repacks packs that are
+ * mostly dead, and drops unreferenced tails. dry_run: report only. */
+int store_gc(struct store *, int dry_run, struct gc_report *, char **cause);
+
+/* fsck.c */
+/* Verifies every blob against its hash and every manifest reference;
+ * appends one line per problem to problems. Returns the number of problems,
+ * or -1 when the check itself failed. */
+int store_fsck(struct store *, struct buf *problems, char **cause);
 
 #endif
