@@ -301,7 +301,8 @@ index_walk(struct index_txn *t, enum index_db db, const void *prefix,
 	else
 		rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
 	while (rc == 0) {
-		if (k.mv_size < plen || memcmp(k.mv_data, prefix, plen) != 0)
+		if (plen > 0 && (k.mv_size < plen ||
+		    memcmp(k.mv_data, prefix, plen) != 0))
 			break;
 		r = fn(k.mv_data, k.mv_size, v.mv_data, v.mv_size, arg, cause);
 		if (r != 0)
