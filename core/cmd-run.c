@@ -305,6 +305,7 @@ cmd_run_exec(int argc, char **argv)
 		context_close(&ctx);
 		return EXIT_USAGE;
 	}
+	policy.walk_cache = path_join(ctx.store->dir, "walk.cache");
 	rc = EXIT_ERROR;
 	if (run_session(&ctx, &a, policy.net, &s) == 0) {
 		rc = run_sandbox(&ctx, &a, &policy, s);

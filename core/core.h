@@ -8,6 +8,7 @@
 #ifndef AIRLOCK_CORE_H
 #define AIRLOCK_CORE_H
 
+#include <sys/stat.h>
 #include <sys/types.h>
 #include <stdio.h>
 
@@ -86,6 +87,7 @@ struct policy {
 	char **net_allow;
 	size_t nnet_allow;
 	char *net_origin;
+	char *walk_cache;
 };
 void policy_init(struct policy *);
 void policy_free(struct policy *);
@@ -103,8 +105,36 @@ int policy_parse(struct policy *, const char *file, const char *text,
 /* Defaults + user file + extra (may be NULL) + tree file. 0 or -1. */
 int policy_load(struct policy *, const char *home, const char *tree,
     const char *extra, char **cause);
+int policy_glob_match(const char *pattern, const char *name);
 /* Parses a --net argument ("none", "host", "allow:H[:P],..."). */
 int policy_set_net(struct policy *, const char *arg, char **cause);
+
+/* plan-cache.c: the cache of the secret walk (see the file's comment) */
+struct plan_cache_match {
+	char *path;
+	int is_dir;
+};
+struct plan_cache {
+	struct plan_cache_match *matches;
+	size_t nmatches;
+	struct buf dirs;      /* encoded stamps of the directories read */
+	size_t ndirs;
+	int oldest_ok;        /* no directory changed too recently to trust */
+	int truncated;        /* the walk stopped early: never cached */
+};
+void plan_cache_init(struct plan_cache *);
+void plan_cache_free(struct plan_cache *);
+void plan_cache_add_dir(struct plan_cache *, const char *path,
+    const struct stat *);
+void plan_cache_add_match(struct plan_cache *, const char *path, int is_dir);
+/* 1 and the matches when file holds a walk for key whose directories are
+ * all unchanged; 0 otherwise (missing, stale, corrupt). */
+int plan_cache_load(struct plan_cache *, const char *file,
+    const unsigned char key[HASH_LEN]);
+/* Writes the cache (nothing when it cannot be trusted). 0 or -1. */
+int plan_cache_save(const struct plan_cache *, const char *file,
+    const unsigned char key[HASH_LEN], char **cause);
+void plan_cache_set_settle(int seconds);
 
 /* The mount plan the warden carries out, in order. */
 enum plan_kind {

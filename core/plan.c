@@ -11,7 +11,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <fnmatch.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,7 +19,7 @@
 #include "core/core.h"
 
 #define POLICY_WALK_DEPTH 8
-#define POLICY_WALK_ENTRIES 100000
+#define POLICY_WALK_ENTRIES 1000000
 
 #define nitems(a) (sizeof (a) / sizeof (a)[0])
 
@@ -71,6 +70,7 @@ struct plan_build {
 	struct buf path;
 	size_t entries;
 	int truncated;
+	struct plan_cache cache;
 };
 
 static int
@@ -168,7 +168,7 @@ plan_walk_match(const struct policy *p, const char *name)
 		const struct policy_rule *r = &p->rules[i];
 
 		if (r->is_pattern && r->action == POLICY_DENY &&
-		    fnmatch(r->path, name, 0) == 0)
+		    policy_glob_match(r->path, name))
 			return (long)i;
 	}
 	return -1;
@@ -180,15 +180,69 @@ plan_walk_match(const struct policy *p, const char *name)
  * system gives no d_type, and stops for good after the entry limit.
  */
 static void
+plan_walk_found(struct plan_build *b, const char *path, size_t rule,
+    int is_dir)
+{
+	b->m = xreallocarray(b->m, b->nm + 1, sizeof *b->m);
+	b->m[b->nm].path = xstrdup(path);
+	b->m[b->nm].rule = rule;
+	b->m[b->nm].is_dir = is_dir;
+	b->nm++;
+}
+
+/* What the cache of the walk is for: the tree, the patterns, the limits. */
+static void
+plan_walk_key(const struct plan_build *b, unsigned char key[HASH_LEN])
+{
+	struct buf k = BUF_INIT;
+	size_t i;
+
+	buf_printf(&k, "%s%c%d%c%zu%c", b->tree, 0, policy_walk_depth, 0,
+	    policy_walk_entries, 0);
+	for (i = 0; i < b->p->nrules; i++) {
+		if (b->p->rules[i].is_pattern)
+			buf_printf(&k, "%s%c", b->p->rules[i].path, 0);
+	}
+	hash_buffer(k.data, k.len, key);
+	buf_free(&k);
+}
+
+/* Takes the walk's results from the cache; 1 on a hit. */
+static int
+plan_walk_cached(struct plan_build *b, const unsigned char key[HASH_LEN])
+{
+	struct plan_cache hit;
+	size_t i;
+
+	if (b->p->walk_cache == NULL ||
+	    !plan_cache_load(&hit, b->p->walk_cache, key))
+		return 0;
+	for (i = 0; i < hit.nmatches; i++) {
+		const char *slash = strrchr(hit.matches[i].path, '/');
+		long rule = plan_walk_match(b->p, slash ? slash + 1 :
+		    hit.matches[i].path);
+
+		if (rule >= 0)
+			plan_walk_found(b, hit.matches[i].path, (size_t)rule,
+			    hit.matches[i].is_dir);
+	}
+	plan_cache_free(&hit);
+	return 1;
+}
+
+static void
 plan_walk_dir(struct plan_build *b, int fd, int depth)
 {
-	DIR *d = fdopendir(fd);
+	DIR *d;
 	struct dirent *de;
+	struct stat dst;
 
-	if (d == NULL) {
+	if (fstat(fd, &dst) != 0 || (d = fdopendir(fd)) == NULL) {
 		close(fd);
+		b->cache.oldest_ok = 0;
 		return;
 	}
+	plan_cache_add_dir(&b->cache, b->path.len ? b->path.data : "/", &dst);
 	while (!b->truncated && (de = readdir(d)) != NULL) {
 		const char *name = de->d_name;
 		unsigned char type = de->d_type;
@@ -211,11 +265,10 @@ plan_walk_dir(struct plan_build *b, int fd, int depth)
 		buf_addstr(&b->path, name);
 		rule = plan_walk_match(b->p, name);
 		if (rule >= 0) {
-			b->m = xreallocarray(b->m, b->nm + 1, sizeof *b->m);
-			b->m[b->nm].path = xstrdup(b->path.data);
-			b->m[b->nm].rule = (size_t)rule;
-			b->m[b->nm].is_dir = type == DT_DIR;
-			b->nm++;
+			plan_walk_found(b, b->path.data, (size_t)rule,
+			    type == DT_DIR);
+			plan_cache_add_match(&b->cache, b->path.data,
+			    type == DT_DIR);
 		} else if (type == DT_DIR && depth < policy_walk_depth &&
 		    strcmp(name, ".git") != 0 &&
 		    strcmp(name, "node_modules") != 0) {
@@ -234,6 +287,8 @@ plan_walk_dir(struct plan_build *b, int fd, int depth)
 static void
 plan_walk(struct plan_build *b)
 {
+	unsigned char key[HASH_LEN];
+	char *cause = NULL;
 	size_t i;
 	int fd;
 
@@ -243,12 +298,21 @@ plan_walk(struct plan_build *b)
 	}
 	if (i == b->p->nrules)
 		return;
+	plan_walk_key(b, key);
+	if (plan_walk_cached(b, key))
+		return;
 	fd = open(b->tree, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
 		return;
+	plan_cache_init(&b->cache);
 	buf_addstr(&b->path, strcmp(b->tree, "/") == 0 ? "" : b->tree);
 	plan_walk_dir(b, fd, 1);
 	buf_free(&b->path);
+	b->cache.truncated = b->truncated;
+	if (b->p->walk_cache != NULL &&
+	    plan_cache_save(&b->cache, b->p->walk_cache, key, &cause) != 0)
+		log_cause("policy", cause);
+	plan_cache_free(&b->cache);
 	if (b->truncated) {
 		log_warn("policy", "stopped looking for name patterns (.env, "
 		    "*.pem, ...) in %s after %zu entries: files deeper in the "

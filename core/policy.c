@@ -15,7 +15,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <fnmatch.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -75,6 +74,7 @@ policy_free_allow(struct policy *p)
 void
 policy_free(struct policy *p)
 {
+	free(p->walk_cache);
 	for (size_t i = 0; i < p->nrules; i++) {
 		free(p->rules[i].path);
 		free(p->rules[i].origin);
@@ -580,7 +580,7 @@ restrict_hider(const struct policy *p, const char *tree, const char *path)
 			s += strspn(s, "/");
 			end = strchrnul(s, '/');
 			name = xstrndup(s, (size_t)(end - s));
-			hit = *name != '\0' && fnmatch(r->path, name, 0) == 0;
+			hit = *name != '\0' && policy_glob_match(r->path, name);
 			free(name);
 			if (hit)
 				return r;
@@ -1001,4 +1001,74 @@ env_free(char **env)
 	for (size_t i = 0; env[i] != NULL; i++)
 		free(env[i]);
 	free(env);
+}
+
+/* Matches the set at p ("[...]") against c; *end is set past the set, or
+ * NULL when the set is not closed (then '[' is an ordinary byte). */
+static int
+glob_set(const char *p, unsigned char c, const char **end)
+{
+	int negate = 0, hit = 0;
+	const char *q = p + 1;
+
+	if (*q == '!' || *q == '^') {
+		negate = 1;
+		q++;
+	}
+	do {
+		unsigned char lo = (unsigned char)*q, hi = lo;
+
+		if (*q == '\0') {
+			*end = NULL;
+			return 0;
+		}
+		if (q[1] == '-' && q[2] != ']' && q[2] != '\0') {
+			hi = (unsigned char)q[2];
+			q += 2;
+		}
+		if (c >= lo && c <= hi)
+			hit = 1;
+		q++;
+	} while (*q != ']');
+	*end = q + 1;
+	return hit != negate;
+}
+
+int
+policy_glob_match(const char *p, const char *n)
+{
+	const char *star_p = NULL, *star_n = NULL, *end;
+	int hit;
+
+	while (*n != '\0') {
+		if (*p == '*') {
+			star_p = ++p;
+			star_n = n;
+			continue;
+		}
+		if (*p == '[') {
+			hit = glob_set(p, (unsigned char)*n, &end);
+			if (end != NULL && hit) {
+				p = end;
+				n++;
+				continue;
+			}
+			if (end != NULL)
+				goto backtrack;
+			/* An unclosed '[' is an ordinary byte. */
+		}
+		if (*p != '\0' && (*p == '?' || *p == *n)) {
+			p++;
+			n++;
+			continue;
+		}
+backtrack:
+		if (star_p == NULL)
+			return 0;
+		p = star_p;
+		n = ++star_n;
+	}
+	while (*p == '*')
+		p++;
+	return *p == '\0';
 }

@@ -14,6 +14,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
+#include <fnmatch.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -1499,10 +1500,124 @@ test_policy_plan_print(void **state)
 	world_free(&w);
 }
 
+/* The walk's cache gives the same plan, and any change to the tree's
+ * directories (a new secret deep down, a rename, a new directory) or to the
+ * patterns, or a corrupt cache file, makes it walk again. */
+static void
+test_policy_plan_walk_cache(void **state)
+{
+	struct world w;
+	struct policy p;
+	struct plan plan;
+	char *cache, *cause = NULL;
+	size_t len;
+
+	world_make(&w);
+	world_mkdirs(w.tree, "a/b/c");
+	world_write(w.tree, "a/b/c/.env", "x");
+	world_write(w.tree, "a/readme", "x");
+	plan_cache_set_settle(-1);
+	policy_init(&p);
+	policy_add_defaults(&p, w.home);
+	cache = world_path(w.base, "walk.cache");
+	p.walk_cache = xstrdup(cache);
+
+	plan_make(&w, &p, &plan);
+	assert_non_null(plan_find_in(&plan, w.tree, "a/b/c/.env"));
+	plan_free(&plan);
+	assert_int_equal(access(cache, F_OK), 0);
+
+	/* A hit gives the same masks. */
+	plan_make(&w, &p, &plan);
+	assert_non_null(plan_find_in(&plan, w.tree, "a/b/c/.env"));
+	assert_null(plan_find_in(&plan, w.tree, "a/readme"));
+	plan_free(&plan);
+
+	/* A new secret deep down is found. */
+	world_write(w.tree, "a/b/c/key.pem", "x");
+	plan_make(&w, &p, &plan);
+	assert_non_null(plan_find_in(&plan, w.tree, "a/b/c/key.pem"));
+	plan_free(&plan);
+
+	/* A renamed one is masked under its new name, not the old. */
+	world_mkdirs(w.tree, "z");
+	{
+		char *from = world_path(w.tree, "a/b/c/.env");
+		char *to = world_path(w.tree, "z/.env");
+
+		assert_int_equal(rename(from, to), 0);
+		free(from);
+		free(to);
+	}
+	plan_make(&w, &p, &plan);
+	assert_non_null(plan_find_in(&plan, w.tree, "z/.env"));
+	assert_null(plan_find_in(&plan, w.tree, "a/b/c/.env"));
+	plan_free(&plan);
+
+	/* Garbage in the cache file is a miss, never a wrong plan. */
+	assert_int_equal(path_write_file(cache, "garbage", 7, 0600, &cause), 0);
+	plan_make(&w, &p, &plan);
+	assert_non_null(plan_find_in(&plan, w.tree, "z/.env"));
+	assert_non_null(plan_find_in(&plan, w.tree, "a/b/c/key.pem"));
+	plan_free(&plan);
+	free(path_read_file(cache, 1 << 20, &len, &cause));
+	assert_true(len > 7);
+
+	/* Other patterns: the cached walk does not apply. */
+	assert_null(parse(&p, "deny *.secret\n", 14, 0, w.home, w.tree));
+	world_write(w.outside, "unrelated", "x");
+	world_write(w.tree, "a/readme.secret", "x");
+	plan_make(&w, &p, &plan);
+	assert_non_null(plan_find_in(&plan, w.tree, "a/readme.secret"));
+	plan_free(&plan);
+
+	/* Directories that changed just now are not trusted: no cache. */
+	plan_cache_set_settle(3600);
+	assert_int_equal(unlink(cache), 0);
+	plan_make(&w, &p, &plan);
+	plan_free(&plan);
+	assert_int_equal(access(cache, F_OK), -1);
+	plan_cache_set_settle(2);
+
+	free(cache);
+	policy_free(&p);
+	world_free(&w);
+}
+
+/* The byte-wise glob agrees with fnmatch(3) in the C locale, and matches
+ * names that are not valid UTF-8. */
+static void
+test_glob_match(void **state)
+{
+	static const char *pats[] = { ".env", ".env.*", "*.pem", "id_rsa*",
+		"id_ed25519*", "a?c", "[ab]x", "[!ab]x", "[^ab]x", "[a-c]*",
+		"*a*b*", "x[", "[]", "**", "*.[ch]", "?", "*", "", "[a-]x" };
+	static const char *names[] = { ".env", ".env.local", ".envx", "a.pem",
+		"pem", ".pem", "id_rsa", "id_rsa.pub", "xid_rsa", "abc", "ac",
+		"ax", "bx", "cx", "dx", "-x", "x[", "[]", "aXbYb", "f.c", "f.h",
+		"f.o", "a", "" };
+	size_t i, j;
+
+	for (i = 0; i < sizeof pats / sizeof pats[0]; i++) {
+		for (j = 0; j < sizeof names / sizeof names[0]; j++) {
+			int want = fnmatch(pats[i], names[j], 0) == 0;
+
+			if (policy_glob_match(pats[i], names[j]) != want)
+				fail_msg("'%s' ~ '%s': want %d", pats[i],
+				    names[j], want);
+		}
+	}
+	assert_true(policy_glob_match("*.pem", "\xff\xfe.pem"));
+	assert_true(policy_glob_match(".env.*", ".env.\x80"));
+	assert_false(policy_glob_match("*.pem", "\xff.pen"));
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_glob_match),
+		cmocka_unit_test(test_policy_plan_walk_cache),
 		cmocka_unit_test(test_policy_defaults),
 		cmocka_unit_test(test_policy_parse_rules),
 		cmocka_unit_test(test_policy_parse_errors),
