@@ -10,7 +10,7 @@ import time
 
 BIN = os.path.abspath(sys.argv[1])
 REPORT = sys.argv[2]
-RUNS = int(os.environ.get("BENCH_RUNS", "15"))
+RUNS = int(os.environ.get("BENCH_RUNS", "31"))
 BASE = os.environ.get("BENCH_DIR", "/var/tmp")
 
 
@@ -51,9 +51,21 @@ def bench_tree(work, name, nfiles, rows):
                          capture_output=True, text=True).stdout
     assert len(out.splitlines()) == 10, out
     status = median_ms([BIN, "status"], tree, env)
+    # airlock trusts its cache of the secret walk only for directories that
+    # have not changed in the last 2 s: a tree built a moment ago is walked
+    # at every start. Let it settle, as a real tree is between two runs.
+    time.sleep(2.5)
     run_true = median_ms([BIN, "run", "--headless", "--", "true"], tree, env)
+    # The first start after the tree changed walks it again.
+    walks = []
+    for i in range(5):
+        os.utime(os.path.join(tree, "d000"))
+        with open(os.path.join(tree, "d000", "new%d" % i), "w"):
+            pass
+        walks.append(timed([BIN, "run", "--headless", "--", "true"], tree, env))
+    run_walk = statistics.median(walks)
     bare = median_ms(["true"], tree, env)
-    rows.append((name, nfiles, status, run_true, bare))
+    rows.append((name, nfiles, status, run_true, run_walk, bare))
 
 
 def main():
@@ -77,18 +89,20 @@ def main():
         "",
         "Each tree gets 10 files changed inside airlock, then:",
         "",
-        "| tree | files | `airlock status` | `airlock run --headless -- true` | `true` alone | run overhead |",
-        "|---|---:|---:|---:|---:|---:|",
+        "| tree | files | `airlock status` | `airlock run --headless -- true` | same, first run after the tree changed | `true` alone | run overhead |",
+        "|---|---:|---:|---:|---:|---:|---:|",
     ]
-    for name, n, st, rt, bare in rows:
-        lines.append("| %s | %d | %.1f ms | %.1f ms | %.1f ms | %.1f ms |" % (
-            name, n, st, rt, bare, rt - bare))
+    for name, n, st, rt, rw, bare in rows:
+        lines.append("| %s | %d | %.1f ms | %.1f ms | %.1f ms | %.1f ms | %.1f ms |" % (
+            name, n, st, rt, rw, bare, rt - bare))
     lines += [
         "",
         "- `status` on 100k files / on 1k files: **%.2fx** (target: within 1.5x; "
         "status never walks the real tree)." % (large[2] / small[2]),
         "- `run -- true` overhead over `true`: %.1f ms on 1k files, %.1f ms on 100k "
-        "files (target: under 50 ms)." % (small[3] - small[4], large[3] - large[4]),
+        "files (target: under 50 ms). The first start after the tree changed walks "
+        "it for secrets (.env, *.pem, ...): %.1f ms on 100k files (median of 5)."
+        % (small[3] - small[5], large[3] - large[5], large[4]),
         "",
     ]
     with open(REPORT, "w") as f:
