@@ -27,6 +27,9 @@ enum cmd_diff_format {
 static const struct option cmd_diff_options[] = {
 	{ "stat", no_argument, NULL, 's' },
 	{ "name-status", no_argument, NULL, 'n' },
+	{ "turn", required_argument, NULL, 't' },
+	{ "from", required_argument, NULL, 'f' },
+	{ "to", required_argument, NULL, 'T' },
 	{ NULL, 0, NULL, 0 }
 };
 
@@ -342,7 +345,8 @@ cmd_diff_stat_print(struct buf *out, struct cmd_diff_stat_line *v, size_t n)
 /* Writes out the patch (or summary) of the changes that match. */
 static int
 cmd_diff_print(enum cmd_diff_format format, const struct changes *ch,
-    char **filters, size_t nfilters, const char *tree, const char *upper)
+    char **filters, size_t nfilters, const char *tree, const char *upper,
+    struct store *st)
 {
 	struct cmd_diff_stat_line	*lines = NULL;
 	struct buf		 out = BUF_INIT, name = BUF_INIT;
@@ -372,7 +376,7 @@ cmd_diff_print(enum cmd_diff_format format, const struct changes *ch,
 			buf_printf(&out, "%c\t", letter);
 			quote_path(&out, c->path, c->pathlen, 0);
 			buf_addch(&out, '\n');
-		} else if (diff_change(&out, c, tree, upper, &stat,
+		} else if (diff_change(&out, c, tree, upper, st, &stat,
 		    &cause) == -1) {
 			log_cause("diff", cause);
 			cause = NULL;
@@ -422,9 +426,10 @@ cmd_diff_exec(int argc, char **argv)
 	enum cmd_diff_format	 format = CMD_DIFF_PATCH;
 	struct context		 ctx;
 	struct session		*s = NULL;
-	struct changes		 ch = { 0 };
+	struct changeset	 cs = { 0 };
+	struct turn_range	 range = { 0, TURN_REAL, CKPT_NONE };
 	const char		*dir = NULL, *which = NULL;
-	char			*cause = NULL, *upper = NULL, *base = NULL;
+	char			*cause = NULL, *base = NULL;
 	char			**filters = NULL, *cwd;
 	size_t			 nfilters = 0, i;
 	int			 c, nopts, rc = EXIT_ERROR;
@@ -449,6 +454,22 @@ cmd_diff_exec(int argc, char **argv)
 				    "--name-status are exclusive");
 			format = c == 's' ? CMD_DIFF_STAT : CMD_DIFF_NAME_STATUS;
 			break;
+		case 't':
+			if (turn_parse_number(optarg, &range.to) != 0 ||
+			    range.to == 0)
+				return cmd_usage(entry, "--turn takes a "
+				    "checkpoint number from 1 on");
+			range.from = range.to - 1;
+			range.set |= 1;
+			break;
+		case 'f':
+		case 'T':
+			if (turn_parse_number(optarg, c == 'f' ? &range.from :
+			    &range.to) != 0)
+				return cmd_usage(entry, "%s takes a checkpoint "
+				    "number", c == 'f' ? "--from" : "--to");
+			range.set |= 2;
+			break;
 		default:
 			return cmd_usage(entry, "unknown option '%s'",
 			    argv[optind - 1]);
@@ -457,6 +478,10 @@ cmd_diff_exec(int argc, char **argv)
 	if (nopts - optind > 1)
 		return cmd_usage(entry, "unexpected argument '%s' (paths go "
 		    "after --)", argv[optind + 1]);
+	if (range.set == 3)
+		return cmd_usage(entry, "--turn and --from/--to are exclusive");
+	if (range.set == 2 && range.from == TURN_REAL)
+		return cmd_usage(entry, "--to needs --from");
 	if (optind < nopts)
 		which = argv[optind];
 
@@ -484,20 +509,19 @@ cmd_diff_exec(int argc, char **argv)
 		log_cause("diff", cause);
 		goto out;
 	}
-	upper = session_upper(s);
-	if (changes_scan(upper, s->tree, &ch, &cause) != 0) {
+	if (changeset_load(&cs, ctx.store, s, &range, &cause) != 0) {
 		log_cause("diff", cause);
 		goto out;
 	}
-	if (cmd_diff_print(format, &ch, filters, nfilters, s->tree, upper) == 0)
+	if (cmd_diff_print(format, cs.changes, filters, nfilters, s->tree,
+	    cs.upper, cs.store) == 0)
 		rc = EXIT_OK;
 out:
 	for (i = 0; i < nfilters; i++)
 		free(filters[i]);
 	free(filters);
 	free(base);
-	changes_free(&ch);
-	free(upper);
+	changeset_free(&cs);
 	if (s != NULL)
 		session_free(s);
 	context_close(&ctx);
@@ -506,7 +530,8 @@ out:
 
 const struct cmd_entry cmd_diff_entry = {
 	.name = "diff",
-	.usage = "[-C DIR] [--stat|--name-status] [ID] [-- PATH...]",
+	.usage = "[-C DIR] [--stat|--name-status] [--turn N|--from A [--to B]] "
+	    "[ID] [-- PATH...]",
 	.summary = "show what a session changed as a git patch",
 	.help = "Prints the changes of a session (default: the newest of this "
 	    "tree) against the\nreal tree in git's unified format: "
@@ -518,6 +543,9 @@ const struct cmd_entry cmd_diff_entry = {
 	    "directory's\n"
 	    "  --stat          a diffstat, as git diff --stat\n"
 	    "  --name-status   one line a path: A, M, D or T, a tab, the path\n"
+	    "  --turn N        what turn N did: checkpoint N-1 to checkpoint N\n"
+	    "  --from A        from checkpoint A (to the newest, or --to B)\n"
+	    "  --to B          up to checkpoint B\n"
 	    "  -- PATH...      only these paths (a directory means everything "
 	    "below it);\n                  relative to the current "
 	    "directory",

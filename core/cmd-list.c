@@ -56,8 +56,27 @@ list_command(struct buf *out, char *const *argv)
 	}
 }
 
+/* The number of checkpoints of a session, or -1 when unreadable. */
+static long
+list_count_checkpoints(struct store *st, const struct session *s)
+{
+	struct ckpt *v = NULL;
+	size_t n = 0, i;
+	char *cause = NULL;
+
+	if (checkpoint_list(st, s->id, &v, &n, &cause) != 0) {
+		free(cause);
+		return -1;
+	}
+	for (i = 0; i < n; i++)
+		ckpt_free(&v[i]);
+	free(v);
+	return (long)n;
+}
+
 static void
-list_json_one(struct buf *out, const struct session *s, long changes)
+list_json_one(struct buf *out, const struct session *s, long changes,
+    long checkpoints)
 {
 	buf_printf(out, "{\"id\":%u,\"name\":", s->id);
 	if (s->name != NULL)
@@ -82,7 +101,12 @@ list_json_one(struct buf *out, const struct session *s, long changes)
 	json_time(out, s->started);
 	buf_addstr(out, ",\"ended\":");
 	json_time(out, s->state == SESSION_RUNNING ? 0 : s->ended);
-	buf_printf(out, ",\"checkpoints\":0,\"changes\":");
+	buf_addstr(out, ",\"checkpoints\":");
+	if (checkpoints >= 0)
+		buf_printf(out, "%ld", checkpoints);
+	else
+		buf_addstr(out, "null");
+	buf_addstr(out, ",\"changes\":");
 	if (changes >= 0)
 		buf_printf(out, "%ld}", changes);
 	else
@@ -154,7 +178,8 @@ cmd_list_exec(int argc, char **argv)
 		if (json && i > 0)
 			buf_addch(&out, ',');
 		if (json)
-			list_json_one(&out, v[i], changes);
+			list_json_one(&out, v[i], changes,
+			    list_count_checkpoints(ctx.store, v[i]));
 		else
 			list_text_one(&out, v[i], changes);
 		session_free(v[i]);

@@ -1,7 +1,8 @@
 /*
  * airlock run: supervise a command in the sandbox (headless: the command
  * keeps airlock's terminal). Records the session, builds the policy and the
- * mount plan, starts the warden and waits for the command's exit status.
+ * mount plan, takes checkpoint 0, starts the warden, serves ctl.sock and
+ * agent.sock until the command exits, and takes the exit checkpoint.
  */
 #include "config.h"
 
@@ -225,12 +226,85 @@ run_finish(struct context *ctx, struct session *s, int status, int discard)
 	return code;
 }
 
+/*
+ * Checkpoint 0 of a new session (its empty scratch, so rollback 0 always
+ * exists), or on --resume one of what changed since the last (an airlock
+ * that died before its exit checkpoint); reason "exit" once the command
+ * exited. Returns -1 after printing the error.
+ */
+static int
+run_checkpoint(struct context *ctx, const struct session *s,
+    const char *reason, int force)
+{
+	struct ckpt_options o;
+	char *cause = NULL, *note = NULL;
+	uint32_t number;
+
+	memset(&o, 0, sizeof o);
+	o.reason = reason;
+	o.force = force;
+	o.threads = session_checkpoint_threads();
+	o.restored_from = CKPT_NONE;
+	if (session_checkpoint(ctx->store, s, &o, &number, &note,
+	    &cause) < 0) {
+		log_cause("checkpoint", cause);
+		return -1;
+	}
+	if (note != NULL)
+		log_warn("checkpoint", "checkpoint %u: %s", number, note);
+	free(note);
+	return 0;
+}
+
+/* A new session whose sandbox never started leaves no trace: not even its
+ * checkpoint 0. */
+static void
+run_forget(struct context *ctx, const struct session *s)
+{
+	char *cause = NULL;
+
+	if (checkpoint_forget(ctx->store, s->id, &cause) != 0)
+		log_cause("run", cause);
+}
+
+/* Serves the session until the command exits; its wait status or -1. */
+static int
+run_supervise(struct context *ctx, struct session *s,
+    struct sandbox_config *cfg, int *started)
+{
+	AUTOFREE char *ctl = path_join(s->dir, "ctl.sock");
+	AUTOFREE char *agent = path_join(s->dir, "agent.sock");
+	struct control_server *server;
+	struct sandbox sb;
+	char *cause = NULL;
+	int status;
+
+	if (control_server_open(ctl, agent, &server, &cause) != 0) {
+		log_cause("run", cause);
+		return -1;
+	}
+	cfg->agent_sock = agent;
+	if (sandbox_start(cfg, &sb, &cause) != 0) {
+		log_cause("run", cause);
+		control_server_close(server);
+		return -1;
+	}
+	*started = 1;
+	status = supervisor_run(ctx->store, s, &sb, server);
+	control_server_close(server);
+	if ((status = sandbox_end(&sb, status, &cause)) < 0)
+		log_cause("run", cause);
+	/* the mounts are gone with the warden: the scratch holds still */
+	run_checkpoint(ctx, s, "exit", 0);
+	sandbox_release(&sb);
+	return status;
+}
+
 static int
 run_sandbox(struct context *ctx, const struct run_args *a,
     struct policy *policy, struct session *s)
 {
 	struct sandbox_config cfg = { 0 };
-	struct sandbox sb;
 	struct plan plan = { 0 };
 	struct buf text = BUF_INIT;
 	char *cause = NULL, *upper, *work, *cwd, **env;
@@ -239,6 +313,13 @@ run_sandbox(struct context *ctx, const struct run_args *a,
 	if (policy_plan(policy, ctx->tree, getenv("HOME"), ctx->store_root,
 	    &plan, &cause) != 0) {
 		log_cause("run", cause);
+		return run_finish(ctx, s, -1, a->resume == NULL);
+	}
+	if (run_checkpoint(ctx, s, a->resume == NULL ? "start" : "resume",
+	    a->resume == NULL) != 0) {
+		plan_free(&plan);
+		if (a->resume == NULL)
+			run_forget(ctx, s);
 		return run_finish(ctx, s, -1, a->resume == NULL);
 	}
 	plan_print(&text, policy, &plan);
@@ -256,20 +337,15 @@ run_sandbox(struct context *ctx, const struct run_args *a,
 	cfg.argv = a->argv;
 	cfg.envp = env;
 	cfg.policy_text = text.data;
-	if (sandbox_start(&cfg, &sb, &cause) != 0)
-		log_cause("run", cause);
-	else {
-		started = 1;
-		status = sandbox_wait(&sb, &cause);
-		if (status < 0)
-			log_cause("run", cause);
-	}
+	status = run_supervise(ctx, s, &cfg, &started);
 	env_free(env);
 	free(cwd);
 	free(work);
 	free(upper);
 	buf_free(&text);
 	plan_free(&plan);
+	if (!started && a->resume == NULL)
+		run_forget(ctx, s);
 	return run_finish(ctx, s, status, !started && a->resume == NULL);
 }
 

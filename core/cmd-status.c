@@ -15,6 +15,7 @@
 
 static const struct option status_options[] = {
 	{ "json", no_argument, NULL, 'j' },
+	{ "at", required_argument, NULL, 'a' },
 	{ NULL, 0, NULL, 0 }
 };
 
@@ -49,13 +50,13 @@ status_text_one(struct buf *out, const struct change *c)
 
 static void
 status_json_one(struct buf *out, const struct change *c, const char *tree,
-    const char *upper)
+    const char *upper, struct store *st)
 {
 	struct buf	 scratch = BUF_INIT;
 	char		*cause = NULL;
 	int		 hunks;
 
-	hunks = diff_change(&scratch, c, tree, upper, NULL, &cause);
+	hunks = diff_change(&scratch, c, tree, upper, st, NULL, &cause);
 	buf_free(&scratch);
 	if (hunks == -1) {
 		/* Still list the change; say why its hunks are unknown. */
@@ -76,10 +77,11 @@ cmd_status_exec(int argc, char **argv)
 	const struct cmd_entry	*entry = cmd_find("status");
 	struct context		 ctx;
 	struct session		*s = NULL;
-	struct changes		 ch = { 0 };
+	struct changeset	 cs = { 0 };
+	struct turn_range	 range = { 0, TURN_REAL, CKPT_NONE };
 	struct buf		 out = BUF_INIT;
 	const char		*dir = NULL;
-	char			*cause = NULL, *upper = NULL;
+	char			*cause = NULL;
 	size_t			 i;
 	int			 c, json = 0, rc = EXIT_ERROR;
 
@@ -92,6 +94,12 @@ cmd_status_exec(int argc, char **argv)
 			break;
 		case 'j':
 			json = 1;
+			break;
+		case 'a':
+			if (turn_parse_number(optarg, &range.to) != 0)
+				return cmd_usage(entry, "--at takes a checkpoint "
+				    "number");
+			range.set = 1;
 			break;
 		default:
 			return cmd_usage(entry, "unknown option '%s'",
@@ -108,20 +116,21 @@ cmd_status_exec(int argc, char **argv)
 		log_cause("status", cause);
 		goto out;
 	}
-	upper = session_upper(s);
-	if (changes_scan(upper, s->tree, &ch, &cause) != 0) {
+	if (changeset_load(&cs, ctx.store, s, &range, &cause) != 0) {
 		log_cause("status", cause);
 		goto out;
 	}
 	if (json)
 		buf_addch(&out, '[');
-	for (i = 0; i < ch.n; i++) {
+	for (i = 0; i < cs.changes->n; i++) {
+		const struct change *ch = &cs.changes->v[i];
+
 		if (json) {
 			if (i > 0)
 				buf_addch(&out, ',');
-			status_json_one(&out, &ch.v[i], s->tree, upper);
+			status_json_one(&out, ch, s->tree, cs.upper, cs.store);
 		} else
-			status_text_one(&out, &ch.v[i]);
+			status_text_one(&out, ch);
 	}
 	if (json)
 		buf_addstr(&out, "]\n");
@@ -133,8 +142,7 @@ cmd_status_exec(int argc, char **argv)
 	rc = EXIT_OK;
 out:
 	buf_free(&out);
-	changes_free(&ch);
-	free(upper);
+	changeset_free(&cs);
 	if (s != NULL)
 		session_free(s);
 	context_close(&ctx);
@@ -143,7 +151,7 @@ out:
 
 const struct cmd_entry cmd_status_entry = {
 	.name = "status",
-	.usage = "[-C DIR] [--json] [ID]",
+	.usage = "[-C DIR] [--json] [--at N] [ID]",
 	.summary = "list what a session changed",
 	.help = "Lists the changes of a session (default: the newest of this "
 	    "tree) against the\nreal tree, one a line as `git status --short` "
@@ -157,6 +165,7 @@ const struct cmd_entry cmd_status_entry = {
 	    "Nothing is printed\nwhen nothing changed. Works while the session "
 	    "runs and after it ended.\n\n"
 	    "  -C DIR   the tree of DIR instead of the current directory's\n"
+	    "  --at N   the changes as they were at checkpoint N\n"
 	    "  --json   a JSON array of {path, change, approval, hunks, "
 	    "approved_hunks,\n           risky, conflict}; a path that is not "
 	    "UTF-8 also has path_base64",

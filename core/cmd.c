@@ -15,6 +15,11 @@ extern const struct cmd_entry cmd_list_entry;
 extern const struct cmd_entry cmd_status_entry;
 extern const struct cmd_entry cmd_diff_entry;
 extern const struct cmd_entry cmd_discard_entry;
+extern const struct cmd_entry cmd_log_entry;
+extern const struct cmd_entry cmd_checkpoint_entry;
+extern const struct cmd_entry cmd_rollback_entry;
+extern const struct cmd_entry cmd_gc_entry;
+extern const struct cmd_entry cmd_fsck_entry;
 extern const struct cmd_entry cmd_policy_entry;
 extern const struct cmd_entry cmd_version_entry;
 extern const struct cmd_entry cmd_help_entry;
@@ -24,7 +29,12 @@ const struct cmd_entry *cmd_table[] = {
 	&cmd_list_entry,
 	&cmd_status_entry,
 	&cmd_diff_entry,
+	&cmd_log_entry,
+	&cmd_checkpoint_entry,
+	&cmd_rollback_entry,
 	&cmd_discard_entry,
+	&cmd_gc_entry,
+	&cmd_fsck_entry,
 	&cmd_policy_entry,
 	&cmd_version_entry,
 	&cmd_help_entry,

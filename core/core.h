@@ -25,6 +25,8 @@ void log_error(const char *what, const char *fmt, ...) PRINTFLIKE(2, 3);
 void log_warn(const char *what, const char *fmt, ...) PRINTFLIKE(2, 3);
 /* Prints "airlock: what: cause" and frees cause. */
 void log_cause(const char *what, char *cause);
+/* Appends a size for people: "512 B", "3.4 KiB", "1.2 GiB". */
+void log_bytes(struct buf *out, uint64_t bytes);
 
 /* quote.c: printing paths that may hold any byte. */
 #define QUOTE_SPACE 0x1  /* also quote names with a space (status) */
@@ -87,7 +89,7 @@ struct policy {
 	char **net_allow;
 	size_t nnet_allow;
 	char *net_origin;
-	char *walk_cache;
+	char *walk_cache;   /* file caching the secret walk, or NULL */
 };
 void policy_init(struct policy *);
 void policy_free(struct policy *);
@@ -105,6 +107,11 @@ int policy_parse(struct policy *, const char *file, const char *text,
 /* Defaults + user file + extra (may be NULL) + tree file. 0 or -1. */
 int policy_load(struct policy *, const char *home, const char *tree,
     const char *extra, char **cause);
+/*
+ * Matches a name against a shell pattern (*, ?, [set], [!set], [a-z]) byte by
+ * byte: unlike fnmatch(3) in a UTF-8 locale, a name that is not valid UTF-8
+ * still matches, and no multibyte conversion slows the walk down.
+ */
 int policy_glob_match(const char *pattern, const char *name);
 /* Parses a --net argument ("none", "host", "allow:H[:P],..."). */
 int policy_set_net(struct policy *, const char *arg, char **cause);
@@ -134,6 +141,8 @@ int plan_cache_load(struct plan_cache *, const char *file,
 /* Writes the cache (nothing when it cannot be trusted). 0 or -1. */
 int plan_cache_save(const struct plan_cache *, const char *file,
     const unsigned char key[HASH_LEN], char **cause);
+/* Only for tests: how old (seconds) a directory must be to be trusted; a
+ * negative value trusts every directory. */
 void plan_cache_set_settle(int seconds);
 
 /* The mount plan the warden carries out, in order. */
@@ -188,7 +197,9 @@ char **policy_environ(const struct policy *, char *const *envp);
 void env_free(char **);
 
 /* sandbox.c: the host side of the sandbox (checks, namespaces, id maps,
- * waiting); warden.c builds the inside. */
+ * the warden's messages); warden*.c build and run the inside. */
+#define SANDBOX_AGENT_SOCK "/run/airlock/agent.sock"
+struct rollback_op;
 struct sandbox_config {
 	const char *tree;        /* real tree (absolute) */
 	const char *upper;       /* scratch upper dir */
@@ -200,15 +211,21 @@ struct sandbox_config {
 	char *const *argv;       /* exact argv for execve */
 	char *const *envp;
 	const char *policy_text; /* shown at /run/airlock/policy */
+	const char *agent_sock;  /* host path of the socket bound at
+				    SANDBOX_AGENT_SOCK inside; NULL: none */
 };
 struct sandbox {
 	pid_t warden;            /* in the host's pid namespace */
 	int sock;                /* supervisor end of the socketpair */
+	int sfd;                 /* signalfd of the relayed signals, or -1 */
 	int unprivileged;        /* built in a user namespace */
 	int single_id_map;       /* only the caller's own uid and gid are mapped
 				    (no subordinate ids): copying up a file
 				    owned by anyone else fails with EOVERFLOW */
 	int tty_handed;          /* stdin's terminal was given to the agent */
+	int exited;              /* the agent's end arrived while sandbox_apply
+				    waited: sandbox_message reports it */
+	int exit_status;
 };
 /*
  * Checks the kernel can build the sandbox: version >= 5.11, overlayfs,
@@ -228,17 +245,40 @@ int sandbox_check_at(const char *procdir, const char *moddir,
  * -1 with *cause (the warden's own error when setup failed inside).
  * Call it from the thread that will outlive the session (the warden's
  * PR_SET_PDEATHSIG follows the calling thread) before other threads exist.
- * SIGINT, SIGTERM, SIGHUP, SIGQUIT and SIGWINCH stay blocked from a
- * successful return until sandbox_wait returns, so none is lost.
+ * SIGINT, SIGTERM, SIGHUP, SIGQUIT and SIGWINCH are blocked from a
+ * successful return until sandbox_release, and arrive on sb->sfd, so none is
+ * lost; threads created meanwhile inherit the mask.
  */
 int sandbox_start(const struct sandbox_config *, struct sandbox *, char **cause);
 /*
- * Waits for the agent to exit, relaying SIGINT, SIGTERM, SIGHUP, SIGQUIT and
- * SIGWINCH sent to airlock. When the agent stops (Ctrl-Z), airlock stops too
- * and resumes it on fg. Takes the terminal back at the end. Returns the
- * agent's wait status, or -1 with *cause when the warden died without
- * reporting one. Reaps the warden and closes sb->sock.
+ * The supervisor's side of the loop, for poll(2) on sb->sock and sb->sfd:
+ * sandbox_message handles what the warden sent (a stop of the agent stops
+ * airlock too, as sudo does, and resumes it on fg). Returns 1 when the agent
+ * has exited (*status: its wait status), 0 to go on, -1 when the warden is
+ * gone without a word. Check sb->exited before polling: sandbox_apply may
+ * have read the agent's end already.
  */
+int sandbox_message(struct sandbox *, int *status);
+/* Passes every signal waiting on sb->sfd to the agent. */
+void sandbox_relay(struct sandbox *);
+/*
+ * Has the warden apply one rollback operation to the merged view (fd: the
+ * content of a ROLLBACK_FILE, else -1) and waits for its answer. 0, or -1
+ * with *cause (the warden's reason, or that the command has exited).
+ */
+int sandbox_apply(struct sandbox *, const struct rollback_op *, int fd,
+    char **cause);
+/*
+ * Ends the sandbox after the agent exited (status: its wait status, -1 when
+ * unknown): reaps the warden, closes sb->sock and takes the terminal back.
+ * The signals stay blocked (so a Ctrl-C during the exit checkpoint is not
+ * fatal) until sandbox_release, which drops the ones that came. Returns
+ * status, or -1 with *cause when it was -1.
+ */
+int sandbox_end(struct sandbox *, int status, char **cause);
+void sandbox_release(struct sandbox *);
+/* The whole wait for a sandbox without control sockets: the loop over
+ * sandbox_message and sandbox_relay, then sandbox_end and sandbox_release. */
 int sandbox_wait(struct sandbox *, char **cause);
 /* A subordinate id range of /etc/subuid or /etc/subgid. */
 struct subid_range {
@@ -256,7 +296,8 @@ size_t sandbox_subid_ranges(const char *text, size_t len, const char *name,
 /* warden.c: PID 1 inside the sandbox (runs in the forked child only)
  *
  * The supervisor and the warden talk over a SOCK_SEQPACKET socketpair, one
- * struct warden_msg a packet (text sent only as long as needed).
+ * struct warden_msg a packet (text sent only as long as needed), except
+ * WARDEN_APPLY, whose header is followed by a rollback_op_encode record.
  */
 enum warden_msg_type {
 	WARDEN_GO = 1,     /* to the warden: ids mapped; value 1: the agent
@@ -268,6 +309,10 @@ enum warden_msg_type {
 	WARDEN_ERROR,      /* from the warden: text: why the setup failed */
 	WARDEN_STOPPED,    /* from the warden: value: the agent's stop signal */
 	WARDEN_EXITED,     /* from the warden: value: the agent's wait status */
+	WARDEN_APPLY,      /* to the warden: one rollback operation; a file's
+			      content comes along as a descriptor */
+	WARDEN_APPLIED,    /* from the warden: value 0 done, -1 failed (text:
+			      why) */
 };
 struct warden_msg {
 	int type;
@@ -280,6 +325,23 @@ int warden_send(int sock, int type, int value, const char *text);
 /* Receives one message: 1, 0 when the peer is gone, -1 with errno set
  * (EPROTO for a short packet). */
 int warden_recv(int sock, struct warden_msg *);
+/* Sends a WARDEN_APPLY packet for op, with fd (unless -1) as SCM_RIGHTS.
+ * 0, or -1 with errno set (EMSGSIZE: the op does not fit a packet). */
+int warden_send_op(int sock, const struct rollback_op *, int fd);
+/* close(2) for __attribute__((cleanup)): closes *fd unless it is -1. */
+void warden_closep(int *fd);
+#define AUTOCLOSE __attribute__((cleanup(warden_closep)))
+
+/* warden-mounts.c: the new root, built from host paths before pivot_root */
+/*
+ * Builds every mount of the sandbox (a read-only copy of /, then the plan,
+ * then /proc, /dev and /run with the policy and agent.sock) and pivots into
+ * it. *lower is left an O_PATH fd of the real tree as it lies under the
+ * overlay, taken before anything covers it (the warden's way back to the
+ * real files for a rollback; never the agent's). 0 or -1 with *cause.
+ */
+int warden_build(const struct sandbox_config *, int userns, int *lower,
+    char **cause);
 /*
  * The overlayfs mount options for one layer stack, each path escaped (\ ,
  * and :) for the kernel's option parser; index, redirects and metacopy are
@@ -287,12 +349,40 @@ int warden_recv(int sock, struct warden_msg *);
  */
 void warden_overlay_options(struct buf *out, const char *lower,
     const char *upper, const char *work, int userxattr);
+
+/* warden-readonly.c: read-only remounts of mount subtrees */
+/*
+ * Makes the mount fd holds open, and every mount below it, read-only,
+ * keeping the flags the kernel locks. root names the new root in messages
+ * (paths are shown as the agent will see them). 0 or -1.
+ */
+int warden_readonly(const char *root, int fd, char **cause);
 /*
  * Parses one line of /proc/self/mountinfo in place: the mount id, its
  * parent's id and the mount point (octal escapes decoded). 0 or -1.
  */
 int warden_mountinfo_parse(char *line, int *id, int *parent,
     char **mountpoint);
+
+/* warden-agent.c: the agent, between fork and execve */
+/* Drops capabilities, sets no_new_privs and the seccomp filter, closes every
+ * inherited descriptor, and runs cfg->argv; exits 126 or 127 on failure. */
+NORETURN void warden_agent(const struct sandbox_config *, int tty);
+/* Closes every descriptor but 0, 1, 2 and keep (-1: none). */
+void warden_close_fds(int keep);
+
+/* warden-apply.c: a rollback operation carried out on the merged view */
+/*
+ * Applies op below root (the merged tree) without ever following a
+ * symlink, crossing a mount or leaving root: parents are opened with
+ * openat2(RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_XDEV), files
+ * and links are written to a temporary and renamed into place, and a
+ * directory is only removed when the plan says so. fd holds a
+ * ROLLBACK_FILE's content; lower is the real tree for ROLLBACK_LOWER.
+ * 0, or -1 with *cause naming the path.
+ */
+int warden_apply(int root, int lower, const struct rollback_op *, int fd,
+    char **cause);
 
 /* changes.c
  *
@@ -321,6 +411,14 @@ struct change {
 	enum entry_type old_type, new_type;
 	mode_t old_mode, new_mode;   /* full st_mode; 0 when absent */
 	off_t old_size, new_size;
+	/*
+	 * Where each side's content is, for changes between checkpoints
+	 * (turn.c): an entry of a manifest the caller keeps until the changes
+	 * are freed. NULL: the real tree for the old side; for the new side
+	 * the scratch, or the real tree when new_in_tree is set.
+	 */
+	const struct mentry *old_entry, *new_entry;
+	int new_in_tree;
 };
 struct changes {
 	struct change *v;
@@ -361,13 +459,53 @@ struct diff_stat {
 int diff_sides(struct buf *out, const char *path, size_t pathlen,
     const struct diff_side *old, const struct diff_side *new,
     struct diff_stat *stat, char **cause);
-/* Reads both sides of a change from tree and upper and diffs them. */
+/* Reads both sides of a change (from tree, upper, or the store for sides
+ * that come from checkpoint entries) and diffs them. st may be NULL when no
+ * side comes from an entry. */
 int diff_change(struct buf *out, const struct change *, const char *tree,
-    const char *upper, struct diff_stat *stat, char **cause);
+    const char *upper, struct store *st, struct diff_stat *stat, char **cause);
 /* Reads the content of dir/rel without following symlinks anywhere in rel
  * (the link target for a symlink). NULL with *cause on error. */
 char *diff_read(const char *dir, const char *rel, enum entry_type,
     size_t *len, char **cause);
+
+/* turn.c: changes between two states of a session
+ *
+ * A state is the real tree with a checkpoint's manifest laid over it, or the
+ * real tree alone (TURN_REAL). The changes come from the two manifests; the
+ * real tree is read only where a manifest replaced or deleted a directory
+ * (to list what went) and to compare content that one side takes from it.
+ */
+#define TURN_REAL CKPT_NONE
+struct session;
+struct turn {
+	struct manifest from, to;   /* empty for TURN_REAL */
+	struct changes changes;
+};
+/* Loads both manifests and computes the changes from checkpoint a to b of
+ * the session (a may be TURN_REAL). 0, or -1 with *cause. */
+int turn_changes(struct store *, uint32_t owner, uint32_t a, uint32_t b,
+    const char *tree, struct turn *, char **cause);
+void turn_free(struct turn *);
+/* The changes a command shows: the total (real tree to scratch) unless a
+ * range was given (--turn N, --from A --to B, --at N). */
+struct turn_range {
+	int set;
+	uint32_t from, to;    /* to: CKPT_NONE until parsed (the newest) */
+};
+/* Parses a checkpoint number; -1 when arg is not one. */
+int turn_parse_number(const char *arg, uint32_t *out);
+struct changeset {
+	struct turn turn;
+	struct changes scan;
+	struct changes *changes;  /* the one in use */
+	struct store *store;      /* for sides in checkpoints; NULL: total */
+	char *upper;
+};
+/* Loads the changes of session s for range (unset: the total). 0 or -1. */
+int changeset_load(struct changeset *, struct store *, const struct session *,
+    const struct turn_range *, char **cause);
+void changeset_free(struct changeset *);
 
 /* tree.c: finding the real tree */
 /* The git top-level of dir, else dir itself (absolute, no symlinks). */
@@ -436,5 +574,218 @@ struct context {
  * create: make the store when missing. 0, or -1 with the error printed. */
 int context_open(struct context *, const char *dir, int create);
 void context_close(struct context *);
+
+
+/* beneath.c: paths below a directory fd that never leave it */
+/*
+ * Opens path (relative, NUL-terminated, any length) below rootfd with
+ * openat2(RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS |
+ * RESOLVE_NO_XDEV): no symlink is followed and no mount crossed, the last
+ * component included. "" opens rootfd itself. The fd, or -1 with errno
+ * (ELOOP: a symlink on the way, EXDEV: a mount, ENOTDIR, ENOENT).
+ */
+int beneath_open(int rootfd, const char *path, int flags);
+/* Opens the directory holding path (O_PATH) the same way; *name points at
+ * path's last component. The fd, or -1 with errno. */
+int beneath_parent(int rootfd, const char *path, const char **name);
+
+/* session-checkpoint.c: checkpoints of a session's scratch
+ *
+ * The one place that takes a checkpoint for a session (start, exit, user,
+ * agent, rollback): it blocks until the checkpoint is committed. The TUI
+ * runs it in a worker thread; it touches nothing but the store.
+ */
+/*
+ * Checkpoints s's scratch (upper, with the real tree as lower) with the
+ * reason, label, force and restored_from of opts. Returns 0 with *number
+ * the new checkpoint, 1 when nothing changed (*number: the newest), or -1
+ * with *cause. *note (when note is not NULL) is set to what could not be
+ * recorded fully, or NULL.
+ */
+int session_checkpoint(struct store *, const struct session *,
+    const struct ckpt_options *, uint32_t *number, char **note,
+    char **cause);
+/* The newest checkpoint of s: 0, 1 when it has none, -1. */
+int session_checkpoint_newest(struct store *, const struct session *,
+    uint32_t *number, char **cause);
+/* The zstd workers a checkpoint may use (0: none). */
+int session_checkpoint_threads(void);
+
+/* control.c: the line protocol of ctl.sock and agent.sock (design §2)
+ *
+ * A client connects, writes one request line and reads one answer line:
+ *   checkpoint [LABEL]\n  -> ok N | unchanged N | error WHY
+ *   status\n              -> ok N (the newest checkpoint)
+ *   rollback N\n          -> ok M (M: the checkpoint that records it);
+ *                            ctl.sock only
+ * agent.sock is written by the agent: requests are bounded (CONTROL_LINE_MAX
+ * bytes with the newline), parsed strictly, rate limited, and a client gets
+ * CONTROL_TIMEOUT_MS to send its line; at most CONTROL_MAX_CONNS
+ * connections per socket are served at once.
+ */
+#define CONTROL_LINE_MAX 4096
+#define CONTROL_LABEL_MAX 256
+#define CONTROL_MAX_CONNS 8
+#define CONTROL_TIMEOUT_MS 2000
+#define CONTROL_BURST 5            /* agent checkpoints at once, then */
+#define CONTROL_REFILL_MS 1000     /* one more per this many ms */
+#define CONTROL_POLLFDS (2 + 2 * CONTROL_MAX_CONNS)
+enum control_verb {
+	CONTROL_CHECKPOINT,
+	CONTROL_STATUS,
+	CONTROL_ROLLBACK,
+};
+struct control_request {
+	enum control_verb verb;
+	char *label;       /* checkpoint: NULL when none */
+	uint32_t number;   /* rollback */
+};
+/*
+ * Parses one request line (len bytes, without its newline). from_agent:
+ * the line came on agent.sock, where only checkpoint and status exist.
+ * 0, or -1 with *cause (the answer's WHY).
+ */
+int control_parse(const char *line, size_t len, int from_agent,
+    struct control_request *, char **cause);
+void control_request_free(struct control_request *);
+/* 0 when label is one line of UTF-8 text of 1 to CONTROL_LABEL_MAX bytes
+ * without control characters, else -1 with *cause. */
+int control_label_check(const char *label, size_t len, char **cause);
+enum control_status {
+	CONTROL_OK,
+	CONTROL_UNCHANGED,
+	CONTROL_FAILED,
+};
+struct control_reply {
+	enum control_status status;
+	uint32_t number;   /* OK and UNCHANGED */
+	char *why;         /* FAILED */
+};
+/* Appends an answer line; why (FAILED) is cut to one line of text. */
+void control_answer(struct buf *, enum control_status, uint32_t number,
+    const char *why);
+/* Parses an answer line (without its newline). 0 or -1 with *cause. */
+int control_reply_parse(const char *line, size_t len, struct control_reply *,
+    char **cause);
+void control_reply_free(struct control_reply *);
+/* A token bucket: CONTROL_BURST at once, one more each CONTROL_REFILL_MS. */
+struct control_bucket {
+	int64_t tokens;    /* in milli-tokens */
+	int64_t last_ms;
+};
+void control_bucket_init(struct control_bucket *, int64_t now_ms);
+/* 1 when a request may go ahead now (and takes its token), else 0. */
+int control_bucket_take(struct control_bucket *, int64_t now_ms);
+/* CLOCK_MONOTONIC in milliseconds. */
+int64_t control_now(void);
+/*
+ * Sends request (one line, newline included) to the socket at path and
+ * reads the answer, waiting as long as the server takes. 0 with *reply,
+ * 1 when nobody listens there (no socket, or a stale one), -1 with *cause.
+ */
+int control_call(const char *path, const char *request,
+    struct control_reply *, char **cause);
+/* control_call on the ctl.sock of session s (in its directory). */
+int control_session_call(const struct session *, const char *request,
+    struct control_reply *, char **cause);
+/* 1 inside a sandbox: SANDBOX_AGENT_SOCK is there and AIRLOCK_SESSION set. */
+int control_inside(void);
+
+/* control-server.c: serving ctl.sock and agent.sock from a poll(2) loop */
+struct control_server;
+struct pollfd;
+/* Answers one parsed request into answer (with control_answer). */
+typedef void (*control_fn)(const struct control_request *, int from_agent,
+    struct buf *answer, void *arg);
+/*
+ * Listens on ctl_path (full control) and agent_path (the agent's), both
+ * 0600 and non-blocking; stale sockets there are replaced. 0 or -1.
+ */
+int control_server_open(const char *ctl_path, const char *agent_path,
+    struct control_server **, char **cause);
+/* Removes both sockets and closes every connection. */
+void control_server_close(struct control_server *);
+/* Fills at most CONTROL_POLLFDS entries; returns how many. */
+size_t control_server_pollfds(struct control_server *, struct pollfd *);
+/* Milliseconds until the next connection times out, -1 when none. */
+int control_server_timeout(const struct control_server *, int64_t now);
+/* Serves what poll reported in pfd (as filled by control_server_pollfds):
+ * accepts, reads, answers through fn, and drops clients past their time. */
+void control_server_dispatch(struct control_server *, const struct pollfd *,
+    control_fn fn, void *arg);
+
+/* rollback.c: the live rollback plan (design §2, §4)
+ *
+ * The operations that make the merged view (the real tree with one
+ * manifest laid over it) equal to the view of another manifest, changing
+ * only what differs: a directory that exists in both is never removed and
+ * made again (the agent's shell keeps its cwd). Per path p, the view of a
+ * manifest m is m's entry for p (a whiteout: absent); else absent when an
+ * ancestor in m is a whiteout, an opaque directory or not a directory; else
+ * what the real tree has at p (never following a symlink).
+ */
+enum rollback_kind {
+	ROLLBACK_REMOVE,   /* remove p, a whole tree when a directory */
+	ROLLBACK_MKDIR,    /* make directory p (absent) with mode */
+	ROLLBACK_CHMOD,    /* set p's permission bits to mode */
+	ROLLBACK_FILE,     /* p becomes a file: blob hash, mode */
+	ROLLBACK_SYMLINK,  /* p becomes a symlink to target */
+	ROLLBACK_LOWER,    /* p becomes the real tree's p (a copy; a whole
+			      tree for a directory, then absent before) */
+};
+struct rollback_op {
+	enum rollback_kind kind;
+	char *path;        /* relative, NUL-terminated */
+	uint32_t mode;     /* permission bits (07777) */
+	unsigned char hash[HASH_LEN];
+	char *target;      /* ROLLBACK_SYMLINK */
+};
+struct rollback_plan {
+	struct rollback_op *v;
+	size_t n;
+};
+/*
+ * The operations that take the view of cur (over the real tree lower) to
+ * the view of to, in an order that applies (parents first). Reads lower
+ * (to compare contents and list the children that a directory's change
+ * of opacity shows or hides). Specials are left alone. 0 or -1 with *cause.
+ */
+int rollback_plan_make(const struct manifest *cur, const struct manifest *to,
+    const char *lower, struct rollback_plan *, char **cause);
+void rollback_plan_free(struct rollback_plan *);
+/* "remove", "mkdir", "chmod", "file", "symlink", "lower". */
+const char *rollback_kind_name(enum rollback_kind);
+/* An op as a record (for the warden's socket), and back: the decoder
+ * checks every field (a relative path without empty, "." or ".."
+ * components). */
+void rollback_op_encode(struct buf *, const struct rollback_op *);
+int rollback_op_decode(const void *, size_t, struct rollback_op *,
+    char **cause);
+void rollback_op_clear(struct rollback_op *);
+
+/* rollback-session.c: rolling a session back to a checkpoint */
+#define ROLLBACK_PROMOTE_LOCK "promote.lock"
+/*
+ * Makes s's merged view equal checkpoint to: first checkpoints the current
+ * state when it changed (reason "user", label "before rollback to N"), then
+ * applies the plan through the warden (sb: the session runs here) or
+ * restores the scratch (sb NULL: the caller holds the session's lock), then
+ * appends a checkpoint (reason "rollback", restored_from to) and sets
+ * *now to its number. Refuses while <session dir>/promote.lock is locked by
+ * a promotion, and holds that lock meanwhile. 0 or -1 with *cause.
+ */
+int rollback_session(struct store *, const struct session *,
+    struct sandbox *sb, uint32_t to, uint32_t *now, char **cause);
+
+/* supervisor.c: the headless supervisor */
+/*
+ * Runs the session until the agent exits: one poll(2) loop over the
+ * warden's socket, the relayed signals, and ctl.sock and agent.sock, whose
+ * requests it serves (checkpoints, status, rollbacks). Returns the agent's
+ * wait status, or -1 when the warden died without one (sandbox_end, which
+ * the caller calls next, says how).
+ */
+int supervisor_run(struct store *, const struct session *, struct sandbox *,
+    struct control_server *);
 
 #endif

@@ -419,9 +419,28 @@ out:
 	return data;
 }
 
+/* Reads one side of a change: a checkpoint entry's blob or link target, or
+ * the file at dir. NULL with *cause on error. */
+static char *
+diff_read_side(const struct mentry *e, struct store *st, const char *dir,
+    const char *path, enum entry_type type, size_t *len, char **cause)
+{
+	if (e == NULL)
+		return diff_read(dir, path, type, len, cause);
+	if (e->kind == MENTRY_SYMLINK) {
+		*len = strlen(e->target);
+		return xmemdup(e->target, *len + 1);
+	}
+	if (st == NULL || !e->has_content) {
+		*cause = xasprintf("the content of %s was not stored", path);
+		return NULL;
+	}
+	return blob_read_buf(st, e->hash, SIZE_MAX, len, cause);
+}
+
 int
 diff_change(struct buf *out, const struct change *c, const char *tree,
-    const char *upper, struct diff_stat *stat, char **cause)
+    const char *upper, struct store *st, struct diff_stat *stat, char **cause)
 {
 	struct diff_side	old, new;
 	char			*odata = NULL, *ndata = NULL;
@@ -434,13 +453,16 @@ diff_change(struct buf *out, const struct change *c, const char *tree,
 	new.type = c->new_type;
 	new.mode = c->new_mode;
 	if (diff_present(&old)) {
-		odata = diff_read(tree, c->path, old.type, &old.len, cause);
+		odata = diff_read_side(c->old_entry, st, tree, c->path, old.type,
+		    &old.len, cause);
 		if (odata == NULL)
 			goto out;
 		old.data = odata;
 	}
 	if (diff_present(&new)) {
-		ndata = diff_read(upper, c->path, new.type, &new.len, cause);
+		ndata = diff_read_side(c->new_entry, st,
+		    c->new_in_tree ? tree : upper, c->path, new.type, &new.len,
+		    cause);
 		if (ndata == NULL)
 			goto out;
 		new.data = ndata;

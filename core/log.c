@@ -47,3 +47,22 @@ log_cause(const char *what, char *cause)
 	log_error(what, "%s", cause != NULL ? cause : "unknown error");
 	free(cause);
 }
+
+void
+log_bytes(struct buf *out, uint64_t bytes)
+{
+	static const char *units[] = { "KiB", "MiB", "GiB", "TiB" };
+	double v = (double)bytes;
+	size_t u = 0;
+
+	if (bytes < 1024) {
+		buf_printf(out, "%llu B", (unsigned long long)bytes);
+		return;
+	}
+	v /= 1024;
+	while (v >= 1024 && u + 1 < sizeof units / sizeof units[0]) {
+		v /= 1024;
+		u++;
+	}
+	buf_printf(out, "%.1f %s", v, units[u]);
+}

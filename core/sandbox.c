@@ -550,6 +550,9 @@ sandbox_abort(struct sandbox *sb)
 	if (sb->sock >= 0)
 		close(sb->sock);
 	sb->sock = -1;
+	if (sb->sfd >= 0)
+		close(sb->sfd);
+	sb->sfd = -1;
 	sandbox_block(SIG_UNBLOCK);
 }
 
@@ -610,12 +613,14 @@ sandbox_start(const struct sandbox_config *cfg, struct sandbox *sb,
     char **cause)
 {
 	unsigned long flags = CLONE_NEWNS | CLONE_NEWPID | SIGCHLD;
+	sigset_t set;
 	int sv[2], error;
 	pid_t pid;
 
 	memset(sb, 0, sizeof *sb);
 	sb->warden = -1;
 	sb->sock = -1;
+	sb->sfd = -1;
 	if (sandbox_check_config(cfg, cause) != 0)
 		return -1;
 	sb->unprivileged = geteuid() != 0;
@@ -661,6 +666,13 @@ sandbox_start(const struct sandbox_config *cfg, struct sandbox *sb,
 		sandbox_abort(sb);
 		return -1;
 	}
+	sandbox_signals(&set);
+	sb->sfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (sb->sfd < 0) {
+		*cause = xasprintf("signalfd: %s", strerror(errno));
+		sandbox_abort(sb);
+		return -1;
+	}
 	return 0;
 }
 
@@ -696,29 +708,34 @@ sandbox_suspend(struct sandbox *sb)
 	warden_send(sb->sock, WARDEN_CONTINUE, sb->tty_handed, NULL);
 }
 
-static void
-sandbox_relay(struct sandbox *sb, int sfd)
+void
+sandbox_relay(struct sandbox *sb)
 {
 	struct signalfd_siginfo si;
 
-	while (read(sfd, &si, sizeof si) == (ssize_t)sizeof si) {
+	while (sb->sfd >= 0 &&
+	    read(sb->sfd, &si, sizeof si) == (ssize_t)sizeof si) {
 		if (sb->sock >= 0)
 			warden_send(sb->sock, WARDEN_SIGNAL, (int)si.ssi_signo,
 			    NULL);
 	}
 }
 
-/* Handles one message; 1 when the wait is over. */
-static int
+int
 sandbox_message(struct sandbox *sb, int *status)
 {
 	struct warden_msg m;
 
-	if (warden_recv(sb->sock, &m) != 1)
+	if (sb->exited) {
+		*status = sb->exit_status;
 		return 1;
+	}
+	if (sb->sock < 0 || warden_recv(sb->sock, &m) != 1)
+		return -1;
 	switch (m.type) {
 	case WARDEN_EXITED:
-		*status = m.value;
+		sb->exited = 1;
+		sb->exit_status = *status = m.value;
 		return 1;
 	case WARDEN_STOPPED:
 		sandbox_suspend(sb);
@@ -728,44 +745,53 @@ sandbox_message(struct sandbox *sb, int *status)
 }
 
 int
-sandbox_wait(struct sandbox *sb, char **cause)
+sandbox_apply(struct sandbox *sb, const struct rollback_op *op, int fd,
+    char **cause)
 {
-	struct pollfd pfd[2];
-	sigset_t set;
-	AUTOFREE char *how = NULL;
-	int sfd, status = -1, done = 0, warden_status;
+	struct warden_msg m;
 
-	if (sb->warden <= 0 || sb->sock < 0) {
-		*cause = xstrdup("no sandbox to wait for");
+	if (sb->exited || sb->sock < 0) {
+		*cause = xstrdup("the command has exited");
 		return -1;
 	}
-	sandbox_signals(&set);
-	sigprocmask(SIG_BLOCK, &set, NULL);
-	/* without it signals are not relayed, but the agent still runs */
-	sfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
-	while (!done) {
-		pfd[0].fd = sb->sock;
-		pfd[0].events = POLLIN;
-		pfd[1].fd = sfd;
-		pfd[1].events = POLLIN;
-		if (poll(pfd, 2, -1) < 0) {
-			if (errno == EINTR)
-				continue;
+	if (warden_send_op(sb->sock, op, fd) != 0) {
+		*cause = xasprintf("cannot talk to the warden: %s",
+		    strerror(errno));
+		return -1;
+	}
+	for (;;) {
+		if (warden_recv(sb->sock, &m) != 1) {
+			*cause = xstrdup("the warden went away");
+			return -1;
+		}
+		switch (m.type) {
+		case WARDEN_APPLIED:
+			if (m.value == 0)
+				return 0;
+			*cause = xstrdup(m.text);
+			return -1;
+		case WARDEN_EXITED:
+			sb->exited = 1;
+			sb->exit_status = m.value;
+			*cause = xstrdup("the command exited meanwhile");
+			return -1;
+		case WARDEN_STOPPED:
+			sandbox_suspend(sb);
 			break;
 		}
-		if (pfd[1].revents & POLLIN)
-			sandbox_relay(sb, sfd);
-		if (pfd[0].revents & (POLLIN | POLLHUP | POLLERR))
-			done = sandbox_message(sb, &status);
 	}
+}
+
+int
+sandbox_end(struct sandbox *sb, int status, char **cause)
+{
+	AUTOFREE char *how = NULL;
+	int warden_status;
+
 	warden_status = sandbox_reap(sb);
-	close(sb->sock);
+	if (sb->sock >= 0)
+		close(sb->sock);
 	sb->sock = -1;
-	if (sfd >= 0) {
-		sandbox_relay(sb, sfd);
-		close(sfd);
-	}
-	sigprocmask(SIG_UNBLOCK, &set, NULL);
 	if (sb->tty_handed)
 		sandbox_tty_take();
 	if (status == -1) {
@@ -773,5 +799,45 @@ sandbox_wait(struct sandbox *sb, char **cause)
 		*cause = xasprintf("the sandbox's warden died before the command "
 		    "exited (%s)", how);
 	}
+	return status;
+}
+
+void
+sandbox_release(struct sandbox *sb)
+{
+	sandbox_relay(sb);
+	if (sb->sfd >= 0)
+		close(sb->sfd);
+	sb->sfd = -1;
+	sandbox_block(SIG_UNBLOCK);
+}
+
+int
+sandbox_wait(struct sandbox *sb, char **cause)
+{
+	struct pollfd pfd[2];
+	int status = -1, rc = 0;
+
+	if (sb->warden <= 0 || sb->sock < 0) {
+		*cause = xstrdup("no sandbox to wait for");
+		return -1;
+	}
+	while (rc == 0) {
+		pfd[0].fd = sb->sock;
+		pfd[0].events = POLLIN;
+		pfd[1].fd = sb->sfd;
+		pfd[1].events = POLLIN;
+		if (poll(pfd, 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		if (pfd[1].revents & POLLIN)
+			sandbox_relay(sb);
+		if (pfd[0].revents & (POLLIN | POLLHUP | POLLERR))
+			rc = sandbox_message(sb, &status);
+	}
+	status = sandbox_end(sb, rc == 1 ? status : -1, cause);
+	sandbox_release(sb);
 	return status;
 }

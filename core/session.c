@@ -451,5 +451,8 @@ session_discard(struct store *st, struct session *s, char **cause)
 		return -1;
 	if (path_remove_tree(s->dir, cause) != 0)
 		return -1;
+	/* The checkpoints go with the session; gc reclaims their content. */
+	if (checkpoint_forget(st, s->id, cause) != 0)
+		return -1;
 	return index_write(st->index, session_del_txn, &d, cause);
 }

@@ -17,6 +17,7 @@
 #define AIRLOCK_SNAPSHOT_H
 
 #include <sys/types.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -201,6 +202,11 @@ void index_set_initial_mapsize(size_t);
 struct store {
 	char *dir;   /* the tree's store directory */
 	struct index *index;
+	/* store_lock: <dir>/lock while held (else -1), how deep, and a
+	 * recursive mutex so threads of one process take turns too. */
+	int lock_fd;
+	unsigned int lock_depth;
+	pthread_mutex_t lock_mutex;
 };
 /* The root holding every tree's store; NULL with *cause when $HOME is unset. */
 char *store_root(char **cause);
@@ -212,12 +218,28 @@ int store_open(const char *dir, int create, struct store **, char **cause);
 void store_close(struct store *);
 
 /* store.c (continued): one writer of packs at a time, across processes */
-/* Takes the store's exclusive write lock (blocking); 0 or -1. */
+/*
+ * Takes the store's exclusive write lock (blocking): flock on <dir>/lock
+ * plus a recursive mutex, so nested calls in one thread are fine and other
+ * threads and processes wait. Every writer of packs or blobs (checkpoint,
+ * gc, fsck) holds it; readers (list, log, diff) never take it and never
+ * block. 0, or -1 with *cause (the lock file cannot be created).
+ * Caveat: flock belongs to the open file; a child forked while the lock is
+ * held keeps it until the child exits or execs (the fd is O_CLOEXEC).
+ */
 int store_lock(struct store *, char **cause);
 void store_unlock(struct store *);
 
-/* pack.c: append-only pack files packs/NNNNNNNN.zst of zstd frames */
+/* pack.c: append-only pack files packs/NNNNNNNN.zst of zstd frames
+ *
+ * A pack is a plain concatenation of independent zstd frames (level
+ * PACK_LEVEL, content size and checksum in each), so `zstd -dc` reads it.
+ * Pack numbers only grow (1, 2, ...): a number is never reused. Bytes no
+ * blob references (a crashed or failed writer, dead blobs) are reclaimed by
+ * store_gc and reported by store_fsck as a note.
+ */
 #define PACK_MAX_SIZE ((uint64_t)1 << 30)  /* start a new pack past this */
+#define PACK_LEVEL 3
 struct blob_ref {
 	uint32_t pack;
 	uint64_t offset;
@@ -228,38 +250,95 @@ struct pack_writer;
 /* Opens the newest pack for appending (a new one past PACK_MAX_SIZE). The
  * caller holds the store lock until the writer is closed. 0 or -1. */
 int pack_writer_open(struct store *, struct pack_writer **, char **cause);
+/* The same, but always starts a new pack (gc copies live frames there). */
+int pack_writer_new(struct store *, struct pack_writer **, char **cause);
 /*
  * Appends size bytes read from fd as one frame and fills hash and ref.
  * -1 with errno EAGAIN when fd did not have exactly size bytes (nothing is
- * left appended); -1 with another errno on failure (ENOSPC for a full disk).
+ * left appended); -1 with another errno on failure (ENOSPC for a full disk,
+ * EFBIG past RLIMIT_FSIZE): the partial frame is truncated away.
  */
 int pack_writer_add(struct pack_writer *, int fd, uint64_t size, int threads,
     unsigned char hash[HASH_LEN], struct blob_ref *, char **cause);
-/* Removes the last frame added (a duplicate of a stored blob). */
+/* Copies the frame at from (in any pack) to the end of this one, as is;
+ * fills *to. 0, or -1 (nothing is left appended). */
+int pack_writer_copy(struct pack_writer *, const struct blob_ref *from,
+    struct blob_ref *to, char **cause);
+/* Removes the last frame added (a duplicate of a stored blob); -1 when ref
+ * is not the last frame of this writer. */
 int pack_writer_undo(struct pack_writer *, const struct blob_ref *,
     char **cause);
+/* Truncates away everything this writer appended (an aborted checkpoint). */
+int pack_writer_discard(struct pack_writer *, char **cause);
+/* Bytes this writer appended so far (after undo and discard). */
+uint64_t pack_writer_appended(const struct pack_writer *);
 /* fsyncs what was appended (the pack and its directory). */
 int pack_writer_sync(struct pack_writer *, char **cause);
 void pack_writer_close(struct pack_writer *);
-/* Decompresses a blob into sink. 0, or -1 (missing pack, corrupt frame). */
+/* Decompresses a blob into sink. 0, or -1 (missing pack: errno ENOENT;
+ * corrupt or truncated frame). The sink may have received some bytes. */
 int pack_read(struct store *, const struct blob_ref *, zstd_sink, void *arg,
     char **cause);
+/* "packs/NNNNNNNN.zst" (relative to the store; caller frees). */
+char *pack_name(uint32_t);
+/* The packs on disk, sorted by number, with their sizes. 0 or -1. */
+struct pack_info {
+	uint32_t number;
+	uint64_t size;
+};
+int pack_list(struct store *, struct pack_info **, size_t *, char **cause);
+/* Shrinks a pack to size bytes, or deletes it (size 0 and not the newest
+ * pack, which is only emptied so its number is not reused). 0 or -1. */
+int pack_shrink(struct store *, uint32_t pack, uint64_t size, char **cause);
 
-/* blob.c: content-addressed blobs (the "blobs" database) */
-/* 0 and *ref when stored, 1 when not, -1 on error. */
+/* blob.c: content-addressed blobs (the "blobs" database)
+ *
+ * Key: the SHA-256 of the content (HASH_LEN bytes). Value: a record of
+ * version, pack, offset, clen, size. Callers that add blobs hold the store
+ * lock (the pack writer needs it) and put the blob in the same transaction
+ * as the first entry that references it.
+ */
+/* 0 and *ref when stored, 1 when not, -1 on error (a corrupt record). */
 int blob_find(struct index_txn *, const unsigned char hash[HASH_LEN],
     struct blob_ref *, char **cause);
 int blob_put(struct index_txn *, const unsigned char hash[HASH_LEN],
     const struct blob_ref *, char **cause);
-/* Streams a blob's content into sink and checks its SHA-256. */
+/* Decodes a blob record (for walks of the blobs database). 0 or -1. */
+int blob_decode(const void *val, size_t vlen, struct blob_ref *);
+/* Streams a blob's content into sink and checks its SHA-256 and size
+ * (a mismatch is an error after the sink saw the bytes: write to a
+ * temporary and throw it away on error). Looks the blob up again once
+ * when its pack vanished (gc moved it meanwhile). 0, or -1 (not stored,
+ * missing pack, corrupt). Needs no lock. */
 int blob_read(struct store *, const unsigned char hash[HASH_LEN], zstd_sink,
     void *arg, char **cause);
-/* A blob's content in memory (at most max bytes, else an error). */
+/* A blob's content in memory (at most max bytes, else an error); the
+ * result is NUL-terminated (not counted in *len). */
 char *blob_read_buf(struct store *, const unsigned char hash[HASH_LEN],
     size_t max, size_t *len, char **cause);
 /* Writes a blob's content to fd. */
 int blob_write_fd(struct store *, const unsigned char hash[HASH_LEN], int fd,
     char **cause);
+/* A set of hashes in memory, each with a ref and flags for the caller
+ * (checkpoint's new blobs, gc's marks, fsck's bad blobs). Zero it to start.
+ * Items move when the set grows: do not keep pointers across blob_set_add.
+ * Walk it over v[0 .. cap) where used is set. */
+struct blob_set_item {
+	unsigned char hash[HASH_LEN];
+	struct blob_ref ref;
+	int used;
+	int flags;
+};
+struct blob_set {
+	struct blob_set_item *v;
+	size_t n, cap;
+};
+struct blob_set_item *blob_set_find(const struct blob_set *,
+    const unsigned char hash[HASH_LEN]);
+/* The item of hash, added (zeroed, *added set) when it was not there. */
+struct blob_set_item *blob_set_add(struct blob_set *,
+    const unsigned char hash[HASH_LEN], int *added);
+void blob_set_free(struct blob_set *);
 
 /* checkpoint.c
  *
@@ -268,10 +347,21 @@ int blob_write_fd(struct store *, const unsigned char hash[HASH_LEN], int fd,
  * checkpoints = owner + number (big endian); entries = owner + number + path;
  * bases = entries with number CKPT_BASES. A checkpoint exists once its
  * transaction commits; pack bytes are fsynced before.
+ *
+ * The entries of checkpoint N hold either the whole manifest (a keyframe)
+ * or only what changed since N-1 (changed entries and deletion markers), so
+ * a turn that changed ten files stores ten entries. Read manifests with
+ * checkpoint_manifest, never from the entries database directly.
  */
 #define CKPT_BASES UINT32_MAX
 #define CKPT_NONE UINT32_MAX
+/* Entries under number CKPT_PINS (key owner + CKPT_PINS + any name, value
+ * from mentry_encode) belong to no checkpoint; gc keeps their blobs alive
+ * and fsck checks them, checkpoint_forget removes them with the owner. For
+ * blobs kept outside checkpoints (promotion records, ...). */
+#define CKPT_PINS (UINT32_MAX - 1)
 #define CKPT_BASE_MAX_SIZE ((uint64_t)64 << 20) /* bigger bases: hash only */
+#define CKPT_THREADS_MIN_SIZE ((uint64_t)8 << 20) /* zstd workers above */
 enum mentry_kind {
 	MENTRY_FILE,
 	MENTRY_DIR,
@@ -291,7 +381,9 @@ struct mentry {
 	uint64_t ino;
 	int opaque;        /* directories that replaced the lower one */
 	int has_content;   /* files: hash names a stored blob (bases may not) */
-	unsigned char hash[HASH_LEN];
+	unsigned char hash[HASH_LEN]; /* files: the content's SHA-256, also for
+	                               * bases too big to store; zero when the
+	                               * file could not be read */
 	char *target;      /* symlinks */
 	uint64_t rdev;     /* specials */
 };
@@ -308,14 +400,16 @@ struct ckpt {
 	uint64_t bytes;        /* compressed bytes this checkpoint added */
 	uint64_t entries;
 	uint32_t restored_from;  /* rollback: the checkpoint it equals */
+	char *note;            /* what could not be recorded fully, or NULL */
 };
 struct ckpt_options {
 	const char *reason;
 	const char *label;
-	int threads;           /* zstd workers for large files (0: none) */
+	int threads;           /* zstd workers for files > 8 MiB (0: none) */
 	int force;             /* record even when nothing changed */
-	uint32_t restored_from;
+	uint32_t restored_from;  /* CKPT_NONE, except for a rollback */
 };
+/* checkpoint-take.c */
 /*
  * Walks upper (never lower, except to capture bases of paths that appear
  * for the first time), stores new content, and commits the manifest as the
@@ -323,18 +417,54 @@ struct ckpt_options {
  * mtime and ctime match; re-reads a file that changed while read. Returns 0
  * with *out filled, 1 when nothing changed since the last checkpoint (no new
  * one unless opts->force), -1 with *cause (ENOSPC: "no space left ...").
+ * *out is zeroed unless 0 is returned (ckpt_free is always safe).
+ *
+ * Takes the store lock for its duration. lower may be NULL (no bases),
+ * opts NULL (no reason, no label, no threads, not forced).
+ * The counts in *out cover entries other than directories: a path that
+ * appears is added, one that goes (or becomes a whiteout) deleted, one whose
+ * kind, mode, content or target changed modified. "Nothing changed" compares
+ * those too: a touched file (same content, new mtime) is no change.
+ * A file that keeps changing while read is recorded as last read and named
+ * in out->note; one that cannot be read at all (not ours, mode 0 and not
+ * ours to chmod) is recorded without content (has_content 0) and named in
+ * out->note. A file or directory the caller owns but cannot read is made
+ * readable for the moment it is read, then put back (its ctime changes).
+ * On error nothing is committed and the pack bytes appended are truncated.
  */
 int checkpoint_take(struct store *, uint32_t owner, const char *upper,
     const char *lower, const struct ckpt_options *, struct ckpt *out,
     char **cause);
+
+/* checkpoint.c (continued) */
 /* All checkpoints of owner, oldest first. */
 int checkpoint_list(struct store *, uint32_t owner, struct ckpt **, size_t *,
     char **cause);
 /* 0, 1 when there is no such checkpoint, -1. */
 int checkpoint_get(struct store *, uint32_t owner, uint32_t number,
     struct ckpt *, char **cause);
+/* The whole manifest of a checkpoint. 0, -1 (also when there is no such
+ * checkpoint). */
 int checkpoint_manifest(struct store *, uint32_t owner, uint32_t number,
     struct manifest *, char **cause);
+/* The same inside a transaction the caller holds (fsck, gc). */
+int checkpoint_manifest_txn(struct index_txn *, uint32_t owner,
+    uint32_t number, struct manifest *, char **cause);
+/* The records inside a transaction, for checkpoint-take.c. A checkpoint's
+ * chain says where its manifest starts: the keyframe (a whole manifest)
+ * and the number of changed entries stored since. */
+struct ckpt_chain {
+	uint32_t keyframe;
+	uint64_t length;
+};
+/* The newest checkpoint of owner into *number (CKPT_NONE: none). 0, -1. */
+int checkpoint_last_txn(struct index_txn *, uint32_t owner, uint32_t *number,
+    char **cause);
+/* 0, 1 when absent, -1 (a corrupt record). */
+int checkpoint_get_txn(struct index_txn *, uint32_t owner, uint32_t number,
+    struct ckpt *, struct ckpt_chain *, char **cause);
+int checkpoint_put_txn(struct index_txn *, uint32_t owner,
+    const struct ckpt *, const struct ckpt_chain *, char **cause);
 /* The base of a path (what the real tree had when the path first appeared
  * in a checkpoint): 0, 1 when none was captured, -1. */
 int checkpoint_base(struct store *, uint32_t owner, const char *path,
@@ -348,6 +478,97 @@ void mentry_free(struct mentry *);
 void manifest_free(struct manifest *);
 void ckpt_free(struct ckpt *);
 
+/* manifest.c: the records behind checkpoints (used by checkpoint, gc, fsck) */
+#define MENTRY_KEY_LEN 8   /* owner + number, then the path */
+/* Bytewise path order (a prefix sorts first), as in the index. */
+int mentry_cmp(const struct mentry *, const struct mentry *);
+/* 1 when a and b hold the same thing (kind, mode, size, content, target,
+ * opaque, rdev), times and inode aside. */
+int mentry_same(const struct mentry *a, const struct mentry *b);
+/* Copies src into dst (new path and target). */
+void mentry_copy(struct mentry *dst, const struct mentry *src);
+void mentry_encode(struct buf *, const struct mentry *);
+/* The deletion marker of a path in an incremental checkpoint. */
+void mentry_encode_gone(struct buf *, const char *path, size_t pathlen);
+/* Decodes an entry (key and value) into e, path included (free it with
+ * mentry_free). *gone is set for the deletion markers of incremental
+ * checkpoints (only e->path is set then). 0 or -1 (corrupt). */
+int mentry_decode(const void *key, size_t klen, const void *val, size_t vlen,
+    struct mentry *e, int *gone);
+/* Key of an entry: owner, number, then the path; a path longer than LMDB
+ * keys allow is keyed by its start and its SHA-256 (so keys of long paths
+ * do not sort like the paths: sort after reading). */
+void mentry_key(struct buf *, uint32_t owner, uint32_t number,
+    const char *path, size_t pathlen);
+/* Appends a copy of e; manifest_sort puts them in order afterwards. */
+void manifest_add(struct manifest *, const struct mentry *e);
+void manifest_sort(struct manifest *);
+/* One line of a path fit for messages: printable bytes as they are, the
+ * rest as \ooo octal escapes. */
+void manifest_quote(struct buf *, const char *path, size_t pathlen);
+
+/* dirtree.c: directory trees read through directory fds
+ *
+ * Paths are relative ("a/b", no leading slash), any bytes but NUL and any
+ * length: syscalls only ever see one name under a directory fd, or a
+ * relative path opened with openat2(RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS)
+ * in pieces shorter than PATH_MAX. Symlinks are never followed, fifos and
+ * devices never opened.
+ */
+#define DIRTREE_UPPER 0x1     /* an overlay upper: whiteouts, opaque dirs */
+#define DIRTREE_OPEN_UP 0x2   /* leave u+rwx on directories opened up */
+/* Opens path below rootfd with flags (O_RDONLY, O_DIRECTORY, O_PATH ...);
+ * "" is rootfd itself. The fd, or -1 with errno (ELOOP: a symlink on the
+ * way, EXDEV: an escape). Where openat2 is missing (ENOSYS: old kernels,
+ * valgrind) it walks one component at a time with O_NOFOLLOW instead. */
+int dirtree_open(int rootfd, const char *path, size_t len, int flags);
+/* Fills e (not its path) from the entry name in dirfd: kind, mode, size,
+ * times, inode, symlink target, rdev; with DIRTREE_UPPER also whiteouts
+ * (a 0:0 char device, or an empty file with *.overlay.whiteout) and opaque
+ * directories (*.overlay.opaque = "y"). 0, 1 when it vanished, -1. */
+int dirtree_stat(int dirfd, const char *name, int flags, struct mentry *e,
+    char **cause);
+/* Directories opened up by dirtree_scan, with the modes to put back. */
+struct dirtree_undo {
+	struct dirtree_undo_dir {
+		char *path;
+		size_t len;
+		mode_t mode;
+	} *v;
+	size_t n;
+};
+/*
+ * Lists everything below rootfd (not the root itself) into m, sorted by
+ * path, file entries without content. A directory the caller cannot read
+ * but owns is opened up (u+rx; u+rwx with DIRTREE_OPEN_UP) and added to
+ * undo, so the caller can read below it and put it back with dirtree_undo
+ * (undo NULL: put back before returning). One it still cannot read is named
+ * in note (a line each) when note is not NULL, else an error. shown names
+ * the tree in messages. 0 or -1.
+ */
+int dirtree_scan(int rootfd, const char *shown, int flags, struct buf *note,
+    struct dirtree_undo *undo, struct manifest *m, char **cause);
+/* Puts the modes back (children first) and empties undo. */
+void dirtree_undo(int rootfd, struct dirtree_undo *undo);
+/* Keeps the parent directory of the last path open, for walks in order. */
+struct dirtree_parent {
+	int rootfd;
+	int fd;        /* -1 when none, or when the last lookup failed */
+	int error;     /* errno of the last failed lookup */
+	char *path;    /* the parent held (or that failed) */
+	size_t len;
+};
+void dirtree_parent_init(struct dirtree_parent *, int rootfd);
+/* The fd of path's parent directory (-1 with errno) and *name, its last
+ * component (points into path). */
+int dirtree_parent_open(struct dirtree_parent *, const char *path,
+    size_t len, const char **name);
+/* Forgets the cached fd (after removing or renaming directories). */
+void dirtree_parent_reset(struct dirtree_parent *);
+/* "/proc/self/fd/N/name" for the *xattr calls on any kind of entry without
+ * opening it (caller frees). */
+char *dirtree_proc_path(int dirfd, const char *name);
+
 /* restore.c */
 /*
  * Makes upper (not mounted) equal to m: removes what m lacks, writes files
@@ -355,6 +576,12 @@ void ckpt_free(struct ckpt *);
  * devices 0:0) and opaque markers (xattr "trusted.overlay.opaque", or
  * "user.overlay.opaque" when userxattr is set). Leaves files whose inode,
  * size, mtime and ctime still match. 0 or -1.
+ *
+ * Files are written to a temporary in their directory and renamed over the
+ * old one (holes stay holes); symlinks are never followed; a directory
+ * without permissions is opened up first. Entries m records but cannot
+ * restore stay as upper has them: specials (never created) and files
+ * recorded without content. Modes and mtimes are put back as recorded.
  */
 int restore_upper(struct store *, const char *upper, const struct manifest *m,
     int userxattr, char **cause);
@@ -367,13 +594,26 @@ struct gc_report {
 	uint64_t packs_removed;
 };
 /* Reclaims blobs no manifest or base references, repacks packs that are
- * mostly dead, and drops unreferenced tails. dry_run: report only. */
+ * mostly dead, and drops unreferenced tails. dry_run: report only.
+ *
+ * Holds the store lock. Live blobs are those an entry of any owner
+ * references (every checkpoint, base and pin of every session): a blob kept
+ * anywhere else (promotion records, ...) must be pinned (CKPT_PINS), or gc
+ * reclaims it. A pack with more than half its bytes dead is
+ * copied (live frames only) to a new pack; the old one is deleted once the
+ * new references are committed. 0 or -1. */
 int store_gc(struct store *, int dry_run, struct gc_report *, char **cause);
 
 /* fsck.c */
 /* Verifies every blob against its hash and every manifest reference;
  * appends one line per problem to problems. Returns the number of problems,
- * or -1 when the check itself failed. */
+ * or -1 when the check itself failed.
+ *
+ * Holds the store lock. Problems: a missing pack, a corrupt or truncated
+ * blob, a record that does not decode, and each path whose content is lost
+ * ("session 3 checkpoints 2-5: a/b: blob 1f2e... is missing"). Pack bytes no
+ * blob references are appended as "note: ..." lines (gc reclaims them) and
+ * are not counted. */
 int store_fsck(struct store *, struct buf *problems, char **cause);
 
 #endif

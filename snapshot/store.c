@@ -1,8 +1,11 @@
 #include "config.h"
 
+#include <sys/file.h>
 #include <sys/stat.h>
 
 #include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
 #include <pwd.h>
 #include <stdlib.h>
 #include <string.h>
@@ -82,6 +85,20 @@ store_dir_for_tree(const char *root, const char *tree)
 	return dir;
 }
 
+static void
+store_lock_init(struct store *st)
+{
+	pthread_mutexattr_t attr;
+
+	st->lock_fd = -1;
+	st->lock_depth = 0;
+	if (pthread_mutexattr_init(&attr) != 0 ||
+	    pthread_mutexattr_settype(&attr, PTHREAD_MUTEX_RECURSIVE) != 0 ||
+	    pthread_mutex_init(&st->lock_mutex, &attr) != 0)
+		fatalx("cannot create the store lock mutex");
+	pthread_mutexattr_destroy(&attr);
+}
+
 int
 store_open(const char *dir, int create, struct store **out, char **cause)
 {
@@ -109,6 +126,7 @@ store_open(const char *dir, int create, struct store **out, char **cause)
 		return -1;
 	st = xcalloc(1, sizeof *st);
 	st->dir = xstrdup(dir);
+	store_lock_init(st);
 	index = path_join(dir, "index.mdb");
 	rc = index_open(index, &st->index, cause);
 	free(index);
@@ -126,6 +144,50 @@ store_close(struct store *st)
 	if (st == NULL)
 		return;
 	index_close(st->index);
+	if (st->lock_fd != -1)
+		close(st->lock_fd);
+	pthread_mutex_destroy(&st->lock_mutex);
 	free(st->dir);
 	free(st);
+}
+
+int
+store_lock(struct store *st, char **cause)
+{
+	char *path;
+	int fd;
+
+	pthread_mutex_lock(&st->lock_mutex);
+	if (st->lock_depth++ > 0)
+		return 0;
+	path = path_join(st->dir, "lock");
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	while (fd != -1 && flock(fd, LOCK_EX) != 0) {
+		if (errno == EINTR)
+			continue;
+		close(fd);
+		fd = -1;
+	}
+	if (fd == -1) {
+		*cause = xasprintf("cannot lock %s: %s", path, strerror(errno));
+		free(path);
+		st->lock_depth--;
+		pthread_mutex_unlock(&st->lock_mutex);
+		return -1;
+	}
+	free(path);
+	st->lock_fd = fd;
+	return 0;
+}
+
+void
+store_unlock(struct store *st)
+{
+	if (st->lock_depth == 0)
+		fatalx("store_unlock without store_lock");
+	if (--st->lock_depth == 0) {
+		close(st->lock_fd);   /* releases the flock */
+		st->lock_fd = -1;
+	}
+	pthread_mutex_unlock(&st->lock_mutex);
 }

@@ -20,6 +20,7 @@ static int
 zstd_fail(const char *what, size_t rc, char **cause)
 {
 	*cause = xasprintf("%s: %s", what, ZSTD_getErrorName(rc));
+	errno = EIO;
 	return -1;
 }
 
@@ -34,7 +35,10 @@ zstd_write_all(int fd, const void *p, size_t n, char **cause)
 		if (w < 0 && errno == EINTR)
 			continue;
 		if (w < 0) {
-			*cause = xasprintf("cannot write: %s", strerror(errno));
+			int error = errno;
+
+			*cause = xasprintf("cannot write: %s", strerror(error));
+			errno = error;
 			return -1;
 		}
 		at += w;
@@ -73,7 +77,7 @@ zstd_frame_write(int in_fd, uint64_t size, int out_fd, int level, int threads,
 	char *ibuf = xmalloc(ZSTD_CHUNK), *obuf = xmalloc(ZSTD_CHUNK);
 	size_t rc;
 	ssize_t n;
-	int error = -1;
+	int error = -1, saved = EIO;
 
 	*ulen = 0;
 	*clen = 0;
@@ -96,7 +100,8 @@ zstd_frame_write(int in_fd, uint64_t size, int out_fd, int level, int threads,
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
-			*cause = xasprintf("cannot read: %s", strerror(errno));
+			saved = errno;
+			*cause = xasprintf("cannot read: %s", strerror(saved));
 			goto out;
 		}
 		if (n == 0 || *ulen + (uint64_t)n > size)
@@ -104,17 +109,21 @@ zstd_frame_write(int in_fd, uint64_t size, int out_fd, int level, int threads,
 		hash_update(h, ibuf, (size_t)n);
 		*ulen += (uint64_t)n;
 		if (zstd_push(cctx, ibuf, (size_t)n, ZSTD_e_continue, obuf,
-		    out_fd, clen, cause) != 0)
+		    out_fd, clen, cause) != 0) {
+			saved = errno;
 			goto out;
+		}
 	}
 	if (n != 0 || *ulen != size) {
 		/* The file changed size while it was read. */
 		*cause = xstrdup("changed while read");
-		errno = EAGAIN;
+		saved = EAGAIN;
 		goto out;
 	}
-	if (zstd_push(cctx, NULL, 0, ZSTD_e_end, obuf, out_fd, clen, cause) != 0)
+	if (zstd_push(cctx, NULL, 0, ZSTD_e_end, obuf, out_fd, clen, cause) != 0) {
+		saved = errno;
 		goto out;
+	}
 	hash_final(h, hash);
 	error = 0;
 out:
@@ -122,6 +131,8 @@ out:
 	ZSTD_freeCCtx(cctx);
 	free(ibuf);
 	free(obuf);
+	if (error != 0)
+		errno = saved;
 	return error;
 }
 

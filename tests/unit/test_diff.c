@@ -606,7 +606,7 @@ test_round_trip_git_apply(void **state)
 
 	assert_int_equal(changes_scan(d.upper, d.lower, &ch, &cause), 0);
 	for (i = 0; i < ch.n; i++) {
-		n = diff_change(&patch, &ch.v[i], d.lower, d.upper, NULL, &cause);
+		n = diff_change(&patch, &ch.v[i], d.lower, d.upper, NULL, NULL, &cause);
 		if (n == -1)
 			fail_msg("diff_change %s: %s", ch.v[i].path, cause);
 		hunks += n;

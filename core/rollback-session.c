@@ -1,0 +1,166 @@
+/*
+ * Rolling a session back to checkpoint N. History is only ever appended:
+ * the state before is checkpointed first (when it changed), and the result
+ * is recorded as a new checkpoint that says it equals N, so a rollback is
+ * undone by rolling back to the checkpoint before it.
+ *
+ * A running session is rolled back by its supervisor through the warden,
+ * which changes the merged view while the agent keeps running (overlayfs
+ * forbids touching the upper dir under a mounted overlay); one that does not
+ * run is restored in its scratch directly (restore_upper).
+ *
+ * promote.lock in the session's directory is the promotion's: a rollback
+ * refuses to start while a promotion holds it, and holds it meanwhile so
+ * that no promotion starts halfway through.
+ */
+#include "config.h"
+
+#include <sys/file.h>
+#include <sys/mman.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/core.h"
+
+/* Takes promote.lock; the fd holding it, or -1 with *cause. */
+static int
+rollback_lock(const struct session *s, char **cause)
+{
+	AUTOFREE char *path = path_join(s->dir, ROLLBACK_PROMOTE_LOCK);
+	int fd;
+
+	fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		*cause = xasprintf("cannot open %s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+		*cause = errno == EWOULDBLOCK ?
+		    xasprintf("a promotion of session %u is in progress: roll "
+		    "back once it is done", s->id) :
+		    xasprintf("cannot lock %s: %s", path, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* One operation to the warden, with a file's content in a memfd. */
+static int
+rollback_send(struct store *st, struct sandbox *sb,
+    const struct rollback_op *op, char **cause)
+{
+	AUTOCLOSE int fd = -1;
+
+	if (op->kind == ROLLBACK_FILE) {
+		fd = memfd_create("airlock-rollback", MFD_CLOEXEC);
+		if (fd < 0) {
+			*cause = xasprintf("memfd_create: %s", strerror(errno));
+			return -1;
+		}
+		if (blob_write_fd(st, op->hash, fd, cause) != 0)
+			return -1;
+	}
+	return sandbox_apply(sb, op, fd, cause);
+}
+
+/* The live way: plan from checkpoint from (the state now) to to. */
+static int
+rollback_live(struct store *st, const struct session *s, struct sandbox *sb,
+    uint32_t from, uint32_t to, char **cause)
+{
+	struct manifest cur = { 0 }, target = { 0 };
+	struct rollback_plan plan = { 0 };
+	size_t i;
+	int rc = -1;
+
+	if (checkpoint_manifest(st, s->id, from, &cur, cause) != 0 ||
+	    checkpoint_manifest(st, s->id, to, &target, cause) != 0 ||
+	    rollback_plan_make(&cur, &target, s->tree, &plan, cause) != 0)
+		goto out;
+	for (i = 0; i < plan.n; i++) {
+		if (rollback_send(st, sb, &plan.v[i], cause) != 0)
+			goto out;
+	}
+	rc = 0;
+out:
+	rollback_plan_free(&plan);
+	manifest_free(&target);
+	manifest_free(&cur);
+	return rc;
+}
+
+/* The scratch of a session that does not run, restored in place. */
+static int
+rollback_offline(struct store *st, const struct session *s, uint32_t to,
+    char **cause)
+{
+	AUTOFREE char *upper = session_upper(s);
+	struct manifest m = { 0 };
+	int rc;
+
+	if (checkpoint_manifest(st, s->id, to, &m, cause) != 0)
+		return -1;
+	/* the overlay of an unprivileged airlock keeps user.* xattrs */
+	rc = restore_upper(st, upper, &m, geteuid() != 0, cause);
+	manifest_free(&m);
+	return rc;
+}
+
+static int
+rollback_locked(struct store *st, const struct session *s,
+    struct sandbox *sb, uint32_t to, uint32_t *now, char **cause)
+{
+	struct ckpt_options o;
+	struct ckpt c;
+	AUTOFREE char *label = xasprintf("before rollback to %u", to);
+	char *why = NULL;
+	uint32_t before;
+	int rc;
+
+	rc = checkpoint_get(st, s->id, to, &c, cause);
+	if (rc != 0) {
+		if (rc == 1)
+			*cause = xasprintf("session %u has no checkpoint %u",
+			    s->id, to);
+		return -1;
+	}
+	ckpt_free(&c);
+	memset(&o, 0, sizeof o);
+	o.reason = "user";
+	o.label = label;
+	o.threads = session_checkpoint_threads();
+	o.restored_from = CKPT_NONE;
+	if (session_checkpoint(st, s, &o, &before, NULL, cause) < 0)
+		return -1;
+	rc = sb != NULL ? rollback_live(st, s, sb, before, to, &why) :
+	    rollback_offline(st, s, to, &why);
+	if (rc != 0) {
+		*cause = xasprintf("%s (the rollback stopped halfway; "
+		    "checkpoint %u holds the state before it)", why, before);
+		free(why);
+		return -1;
+	}
+	o.reason = "rollback";
+	o.label = NULL;
+	o.force = 1;
+	o.restored_from = to;
+	return session_checkpoint(st, s, &o, now, NULL, cause) < 0 ? -1 : 0;
+}
+
+int
+rollback_session(struct store *st, const struct session *s,
+    struct sandbox *sb, uint32_t to, uint32_t *now, char **cause)
+{
+	int lock = rollback_lock(s, cause), rc;
+
+	if (lock < 0)
+		return -1;
+	rc = rollback_locked(st, s, sb, to, now, cause);
+	close(lock);
+	return rc;
+}

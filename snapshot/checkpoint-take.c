@@ -1,0 +1,853 @@
+/*
+ * Taking a checkpoint: walk the scratch, reuse what the previous checkpoint
+ * read when a file's inode, size, mtime and ctime match, store new content
+ * (deduplicated), capture the real tree's content of paths that appear for
+ * the first time (their bases), and commit only the entries that changed
+ * (with a whole manifest now and then).
+ */
+#include "config.h"
+
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "snapshot/snapshot.h"
+
+#define CKPT_READ_TRIES 4        /* reads of a file that keeps changing */
+#define CKPT_CHAIN_MAX 256       /* incremental checkpoints between wholes */
+#define CKPT_BLOB_NEW 0x1        /* blob_set flag: appended, to be put */
+
+struct ckpt_take {
+	struct store *st;
+	uint32_t owner;
+	const struct ckpt_options *opts;
+	const char *upper;
+	int upperfd, lowerfd;
+	struct index_txn *rtxn;
+	struct pack_writer *pw;
+	int has_prev;
+	struct ckpt prev;
+	struct ckpt_chain prev_chain;
+	struct manifest prevm, cur, bases;
+	struct blob_set blobs;       /* appended by this checkpoint */
+	uint64_t bytes;
+	struct buf note;
+	struct dirtree_parent lowerp, upperp;
+	struct dirtree_undo undo;    /* scratch dirs opened up to read */
+};
+
+/* What the entries of one checkpoint are: a delta, or a whole manifest. */
+struct ckpt_delta {
+	const struct mentry *e;
+	int gone;
+};
+
+struct ckpt_commit {
+	struct ckpt_take *t;
+	uint32_t number;
+	int64_t time;
+	uint64_t added, modified, deleted;
+	struct ckpt_chain chain;
+	struct ckpt_delta *delta;
+	size_t ndelta;
+};
+
+/* Storing content. */
+
+static void
+ckpt_note(struct ckpt_take *t, const struct mentry *e, const char *what)
+{
+	manifest_quote(&t->note, e->path, e->pathlen);
+	buf_printf(&t->note, ": %s\n", what);
+}
+
+static int
+ckpt_store_error(const struct mentry *e, int error, char *why, char **cause)
+{
+	struct buf q = BUF_INIT;
+
+	manifest_quote(&q, e->path, e->pathlen);
+	if (error == ENOSPC || error == EDQUOT || error == EFBIG)
+		*cause = xasprintf("%s while storing %s (%s)", error == EFBIG ?
+		    "file too large" : "no space left on device", q.data, why);
+	else
+		*cause = xasprintf("cannot store %s: %s", q.data, why);
+	buf_free(&q);
+	free(why);
+	errno = error;
+	return -1;
+}
+
+/*
+ * Appends the content of fd as a new blob unless it is stored already.
+ * *appended is set when a frame stays in the pack (undo it with
+ * ckpt_unstore). -1 with errno EAGAIN when the file changed size.
+ */
+static int
+ckpt_store_fd(struct ckpt_take *t, int fd, struct mentry *e, int *appended,
+    char **cause)
+{
+	struct blob_set_item *it;
+	struct blob_ref ref, old;
+	char *why = NULL;
+	int threads = 0, added, rc;
+
+	*appended = 0;
+	if (t->pw == NULL && pack_writer_open(t->st, &t->pw, cause) != 0)
+		return -1;
+	if (e->size > CKPT_THREADS_MIN_SIZE && t->opts->threads > 0)
+		threads = t->opts->threads;
+	if (pack_writer_add(t->pw, fd, e->size, threads, e->hash, &ref,
+	    &why) != 0) {
+		if (errno != EAGAIN)
+			return ckpt_store_error(e, errno, why, cause);
+		free(why);
+		errno = EAGAIN;
+		return -1;
+	}
+	it = blob_set_add(&t->blobs, e->hash, &added);
+	if (!added && (it->flags & CKPT_BLOB_NEW))
+		return pack_writer_undo(t->pw, &ref, cause);
+	rc = blob_find(t->rtxn, e->hash, &old, cause);
+	if (rc == 0)
+		return pack_writer_undo(t->pw, &ref, cause);
+	if (rc < 0)
+		return -1;
+	it->ref = ref;
+	it->flags |= CKPT_BLOB_NEW;
+	t->bytes += ref.clen;
+	*appended = 1;
+	return 0;
+}
+
+static int
+ckpt_unstore(struct ckpt_take *t, const struct mentry *e, char **cause)
+{
+	struct blob_set_item *it = blob_set_find(&t->blobs, e->hash);
+
+	if (pack_writer_undo(t->pw, &it->ref, cause) != 0)
+		return -1;
+	it->flags &= ~CKPT_BLOB_NEW;
+	t->bytes -= it->ref.clen;
+	return 0;
+}
+
+/* Hashes exactly size bytes of fd (bases too big to store). */
+static int
+ckpt_hash_fd(int fd, struct mentry *e, char **cause)
+{
+	struct hash_ctx *h = hash_new();
+	char *chunk = xmalloc(128 * 1024);
+	uint64_t done = 0;
+	ssize_t n;
+
+	for (;;) {
+		n = read(fd, chunk, 128 * 1024);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0 || done + (uint64_t)n > e->size)
+			break;
+		hash_update(h, chunk, (size_t)n);
+		done += (uint64_t)n;
+	}
+	free(chunk);
+	if (n < 0) {
+		*cause = xasprintf("cannot read: %s", strerror(errno));
+		hash_free(h);
+		return -1;
+	}
+	hash_final(h, e->hash);
+	hash_free(h);
+	if (n != 0 || done != e->size) {
+		errno = EAGAIN;
+		return -1;
+	}
+	return 0;
+}
+
+static int64_t
+ckpt_ns(const struct timespec *ts)
+{
+	return (int64_t)ts->tv_sec * 1000000000 + ts->tv_nsec;
+}
+
+static void
+ckpt_set_stat(struct mentry *e, const struct stat *sb)
+{
+	e->mode = sb->st_mode;
+	e->size = (uint64_t)sb->st_size;
+	e->mtime_ns = ckpt_ns(&sb->st_mtim);
+	e->ctime_ns = ckpt_ns(&sb->st_ctim);
+	e->ino = sb->st_ino;
+}
+
+static int
+ckpt_stat_moved(const struct stat *a, const struct stat *b)
+{
+	return a->st_size != b->st_size || a->st_ino != b->st_ino ||
+	    ckpt_ns(&a->st_mtim) != ckpt_ns(&b->st_mtim) ||
+	    ckpt_ns(&a->st_ctim) != ckpt_ns(&b->st_ctim);
+}
+
+/*
+ * Opens a regular file below rootfd for reading. A file of ours without
+ * read permission in the scratch is made readable for the open and put
+ * back (the real tree is never changed). -1 with errno.
+ */
+static int
+ckpt_open_file(int rootfd, const struct mentry *e, int may_chmod)
+{
+	int flags = O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY;
+	int fd, pfd, error;
+	struct stat sb;
+	char *proc;
+
+	fd = dirtree_open(rootfd, e->path, e->pathlen, flags);
+	if (fd != -1 || errno != EACCES || !may_chmod)
+		return fd;
+	pfd = dirtree_open(rootfd, e->path, e->pathlen, O_PATH | O_NOFOLLOW);
+	if (pfd == -1)
+		return -1;
+	if (fstat(pfd, &sb) != 0 || !S_ISREG(sb.st_mode) ||
+	    sb.st_uid != geteuid() || (sb.st_mode & S_IRUSR)) {
+		close(pfd);
+		errno = EACCES;
+		return -1;
+	}
+	proc = xasprintf("/proc/self/fd/%d", pfd);
+	fd = -1;
+	if (chmod(proc, (sb.st_mode | S_IRUSR) & 07777) == 0) {
+		fd = open(proc, flags & ~O_NOFOLLOW);
+		error = errno;
+		chmod(proc, sb.st_mode & 07777);
+		errno = error;
+	}
+	free(proc);
+	error = errno;
+	close(pfd);
+	errno = error;
+	return fd;
+}
+
+enum ckpt_read_how { CKPT_STORE, CKPT_HASH_ONLY };
+
+/* Sorts out why a file could not be opened (see ckpt_read_once). */
+static int
+ckpt_open_failed(const struct mentry *e, char **cause)
+{
+	struct buf q = BUF_INIT;
+	int error = errno;
+
+	switch (error) {
+	case EACCES:
+	case EPERM:
+		return 3;
+	case ENOENT:
+	case ENOTDIR:
+	case ELOOP:
+	case ENXIO:
+	case EXDEV:
+		return 2;
+	}
+	manifest_quote(&q, e->path, e->pathlen);
+	*cause = xasprintf("cannot open %s: %s", q.data, strerror(error));
+	buf_free(&q);
+	return -1;
+}
+
+/*
+ * One read of a file: stores (or hashes) its content and checks it did not
+ * change meanwhile. 0 done, 1 changed (read again), 2 not a regular file
+ * any more or gone, 3 unreadable, 4 done although it changed (the last
+ * try), -1 error.
+ */
+static int
+ckpt_read_once(struct ckpt_take *t, int rootfd, struct mentry *e,
+    enum ckpt_read_how how, int last, char **cause)
+{
+	struct stat before, after;
+	int fd, rc, appended = 0;
+
+	fd = ckpt_open_file(rootfd, e, rootfd == t->upperfd);
+	if (fd == -1)
+		return ckpt_open_failed(e, cause);
+	if (fstat(fd, &before) != 0 || !S_ISREG(before.st_mode)) {
+		close(fd);
+		return 2;
+	}
+	ckpt_set_stat(e, &before);
+	if (how == CKPT_STORE)
+		rc = ckpt_store_fd(t, fd, e, &appended, cause);
+	else
+		rc = ckpt_hash_fd(fd, e, cause);
+	if (rc != 0) {
+		rc = errno == EAGAIN ? 1 : -1;
+		close(fd);
+		return rc;
+	}
+	rc = fstat(fd, &after);
+	close(fd);
+	if (rc == 0 && !ckpt_stat_moved(&before, &after))
+		return 0;
+	if (last)
+		return 4;
+	if (appended && ckpt_unstore(t, e, cause) != 0)
+		return -1;
+	return 1;
+}
+
+/* Reads a file until it holds still; 1 when it is no regular file now. */
+static int
+ckpt_read_file(struct ckpt_take *t, int rootfd, struct mentry *e,
+    enum ckpt_read_how how, char **cause)
+{
+	int try, rc = 1;
+
+	for (try = 0; try < CKPT_READ_TRIES && rc == 1; try++)
+		rc = ckpt_read_once(t, rootfd, e, how,
+		    try == CKPT_READ_TRIES - 1, cause);
+	if (rc == 4) {
+		ckpt_note(t, e, "kept changing while read; recorded as last "
+		    "read");
+		rc = 0;
+	}
+	e->has_content = rc == 0 && how == CKPT_STORE;
+	if (rc == 1 || rc == 3) {
+		memset(e->hash, 0, HASH_LEN);
+		ckpt_note(t, e, rc == 1 ? "kept changing while read; "
+		    "recorded without content" : "cannot be read; recorded "
+		    "without content");
+		return 0;
+	}
+	return rc == 2 ? 1 : rc;
+}
+
+/* Stats e again (it changed kind while we looked); 1 when it is gone. */
+static int
+ckpt_restat(struct ckpt_take *t, struct dirtree_parent *p, int flags,
+    struct mentry *e, char **cause)
+{
+	const char *name;
+	char *why = NULL;
+	int pfd, rc;
+
+	free(e->target);
+	e->target = NULL;
+	pfd = dirtree_parent_open(p, e->path, e->pathlen, &name);
+	if (pfd == -1)
+		return 1;
+	rc = dirtree_stat(pfd, name, flags, e, &why);
+	if (rc < 0)
+		return ckpt_store_error(e, EIO, why, cause);
+	return rc;
+}
+
+/* The scratch's content: reuse what the previous checkpoint read. */
+static int
+ckpt_fill_file(struct ckpt_take *t, struct mentry *e, char **cause)
+{
+	const struct mentry *p = manifest_find(&t->prevm, e->path, e->pathlen);
+	int rc, tries;
+
+	if (p != NULL && p->kind == MENTRY_FILE && p->has_content &&
+	    p->ino == e->ino && p->size == e->size &&
+	    p->mtime_ns == e->mtime_ns && p->ctime_ns == e->ctime_ns &&
+	    p->mode == e->mode) {
+		memcpy(e->hash, p->hash, HASH_LEN);
+		e->has_content = 1;
+		return 0;
+	}
+	for (tries = 0; tries < CKPT_READ_TRIES; tries++) {
+		rc = ckpt_read_file(t, t->upperfd, e, CKPT_STORE, cause);
+		if (rc != 1)
+			return rc;
+		rc = ckpt_restat(t, &t->upperp, DIRTREE_UPPER, e, cause);
+		if (rc != 0 || e->kind != MENTRY_FILE)
+			return rc;
+	}
+	ckpt_note(t, e, "kept changing kind while read; recorded without "
+	    "content");
+	return 0;
+}
+
+/* Drops the entries marked gone (kind MENTRY_ABSENT) from cur. */
+static void
+ckpt_compact(struct manifest *m)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < m->n; i++) {
+		if (m->v[i].kind == MENTRY_ABSENT)
+			mentry_free(&m->v[i]);
+		else
+			m->v[n++] = m->v[i];
+	}
+	m->n = n;
+}
+
+static int
+ckpt_fill(struct ckpt_take *t, char **cause)
+{
+	size_t i;
+	int rc, dropped = 0;
+
+	for (i = 0; i < t->cur.n; i++) {
+		struct mentry *e = &t->cur.v[i];
+
+		if (e->kind != MENTRY_FILE)
+			continue;
+		rc = ckpt_fill_file(t, e, cause);
+		if (rc < 0)
+			return -1;
+		if (rc == 1) {
+			e->kind = MENTRY_ABSENT;
+			dropped = 1;
+		}
+	}
+	if (dropped)
+		ckpt_compact(&t->cur);
+	return 0;
+}
+
+/* Bases. */
+
+static int
+ckpt_has_base(struct ckpt_take *t, const struct mentry *e, char **cause)
+{
+	struct buf key = BUF_INIT;
+	const void *val;
+	size_t vlen;
+	int rc;
+
+	mentry_key(&key, t->owner, CKPT_BASES, e->path, e->pathlen);
+	rc = index_get(t->rtxn, INDEX_ENTRIES, key.data, key.len, &val, &vlen,
+	    cause);
+	buf_free(&key);
+	return rc < 0 ? -1 : rc == 0;
+}
+
+/* What the real tree holds at e's path, without following symlinks. */
+static int
+ckpt_capture_base(struct ckpt_take *t, const struct mentry *e, char **cause)
+{
+	struct mentry b;
+	const char *name;
+	char *why = NULL;
+	int pfd, rc = 1;
+
+	memset(&b, 0, sizeof b);
+	b.path = e->path;
+	b.pathlen = e->pathlen;
+	pfd = dirtree_parent_open(&t->lowerp, e->path, e->pathlen, &name);
+	if (pfd != -1)
+		rc = dirtree_stat(pfd, name, 0, &b, &why);
+	else if (errno == EACCES) {
+		ckpt_note(t, e, "its real parent directory cannot be read; "
+		    "no base");
+		return 0;
+	}
+	if (rc < 0)
+		return ckpt_store_error(e, EIO, why, cause);
+	if (rc == 1)
+		b.kind = MENTRY_ABSENT;
+	else if (b.kind == MENTRY_FILE) {
+		rc = ckpt_read_file(t, t->lowerfd, &b, b.size <=
+		    CKPT_BASE_MAX_SIZE ? CKPT_STORE : CKPT_HASH_ONLY, cause);
+		if (rc < 0) {
+			free(b.target);
+			return -1;
+		}
+		if (rc == 1)   /* changed kind under us: no base this time */
+			return 0;
+	}
+	manifest_add(&t->bases, &b);
+	free(b.target);
+	return 0;
+}
+
+static int
+ckpt_bases(struct ckpt_take *t, char **cause)
+{
+	size_t i;
+	int rc;
+
+	if (t->lowerfd == -1)
+		return 0;
+	for (i = 0; i < t->cur.n; i++) {
+		const struct mentry *e = &t->cur.v[i];
+
+		if (manifest_find(&t->prevm, e->path, e->pathlen) != NULL)
+			continue;
+		rc = ckpt_has_base(t, e, cause);
+		if (rc < 0 || (rc == 0 && ckpt_capture_base(t, e, cause) != 0))
+			return -1;
+	}
+	return 0;
+}
+
+/* What changed. */
+
+enum ckpt_seen { CKPT_NOTHING, CKPT_GONE, CKPT_THERE };
+
+/* How a path looks through the overlay, for the counts. */
+static enum ckpt_seen
+ckpt_seen(const struct mentry *e)
+{
+	if (e == NULL || e->kind == MENTRY_DIR)
+		return CKPT_NOTHING;
+	return e->kind == MENTRY_WHITEOUT ? CKPT_GONE : CKPT_THERE;
+}
+
+/* How a path without an entry looks: the real tree's file, or nothing. */
+static enum ckpt_seen
+ckpt_seen_real(struct ckpt_take *t, const struct mentry *e)
+{
+	const char *name;
+	struct stat st;
+	int pfd = dirtree_parent_open(&t->lowerp, e->path, e->pathlen, &name);
+
+	if (pfd == -1 || fstatat(pfd, name, &st, AT_SYMLINK_NOFOLLOW) != 0 ||
+	    S_ISDIR(st.st_mode))
+		return CKPT_NOTHING;
+	return CKPT_THERE;
+}
+
+/* Counts one path for the turn: a file the agent first touched that the
+ * real tree has is modified, not added; going back to the real file is a
+ * modification too. */
+static void
+ckpt_count(struct ckpt_commit *c, const struct mentry *p,
+    const struct mentry *e)
+{
+	enum ckpt_seen was = ckpt_seen(p), is = ckpt_seen(e);
+
+	if (p == NULL && is != CKPT_NOTHING)
+		was = ckpt_seen_real(c->t, e);
+	else if (e == NULL && was != CKPT_NOTHING)
+		is = ckpt_seen_real(c->t, p);
+	if (was == CKPT_THERE && is == CKPT_THERE && (p == NULL || e == NULL)) {
+		c->modified++;
+		return;
+	}
+
+	if (was == is) {
+		if (is == CKPT_THERE && !mentry_same(p, e))
+			c->modified++;
+	} else if (is == CKPT_THERE || was == CKPT_GONE)
+		c->added++;
+	else
+		c->deleted++;
+}
+
+static int
+ckpt_identical(const struct mentry *a, const struct mentry *b)
+{
+	return mentry_same(a, b) && a->mtime_ns == b->mtime_ns &&
+	    a->ctime_ns == b->ctime_ns && a->ino == b->ino;
+}
+
+static void
+ckpt_delta_add(struct ckpt_commit *c, const struct mentry *e, int gone)
+{
+	c->delta = xreallocarray(c->delta, c->ndelta + 1, sizeof *c->delta);
+	c->delta[c->ndelta].e = e;
+	c->delta[c->ndelta].gone = gone;
+	c->ndelta++;
+}
+
+/* Merges the previous and the new manifest: counts and delta. Returns 1
+ * when something changed. */
+static int
+ckpt_compare(struct ckpt_take *t, struct ckpt_commit *c)
+{
+	const struct manifest *a = &t->prevm, *b = &t->cur;
+	size_t i = 0, j = 0;
+	int changed = 0, d;
+
+	while (i < a->n || j < b->n) {
+		if (i == a->n)
+			d = 1;
+		else if (j == b->n)
+			d = -1;
+		else
+			d = mentry_cmp(&a->v[i], &b->v[j]);
+		if (d < 0) {
+			ckpt_count(c, &a->v[i], NULL);
+			ckpt_delta_add(c, &a->v[i++], 1);
+			changed = 1;
+		} else if (d > 0) {
+			ckpt_count(c, NULL, &b->v[j]);
+			ckpt_delta_add(c, &b->v[j++], 0);
+			changed = 1;
+		} else {
+			ckpt_count(c, &a->v[i], &b->v[j]);
+			changed |= !mentry_same(&a->v[i], &b->v[j]);
+			if (!ckpt_identical(&a->v[i], &b->v[j]))
+				ckpt_delta_add(c, &b->v[j], 0);
+			i++;
+			j++;
+		}
+	}
+	return changed;
+}
+
+/* A whole manifest now and then keeps loading one cheap. */
+static void
+ckpt_plan_delta(struct ckpt_take *t, struct ckpt_commit *c)
+{
+	size_t i;
+
+	c->chain.keyframe = t->prev_chain.keyframe;
+	c->chain.length = t->prev_chain.length + c->ndelta;
+	if (t->has_prev && c->number - c->chain.keyframe <= CKPT_CHAIN_MAX &&
+	    c->chain.length <= t->cur.n + 64)
+		return;
+	c->chain.keyframe = c->number;
+	c->chain.length = 0;
+	free(c->delta);
+	c->delta = NULL;
+	c->ndelta = 0;
+	for (i = 0; i < t->cur.n; i++)
+		ckpt_delta_add(c, &t->cur.v[i], 0);
+}
+
+/* The commit (no effect outside the transaction: it runs again when the
+ * map grows). */
+
+static int
+ckpt_put_entries(struct index_txn *txn, struct ckpt_commit *c,
+    char **cause)
+{
+	struct buf key = BUF_INIT, val = BUF_INIT;
+	size_t i;
+	int rc = 0;
+
+	for (i = 0; i < c->ndelta && rc == 0; i++) {
+		const struct mentry *e = c->delta[i].e;
+
+		mentry_key(&key, c->t->owner, c->number, e->path, e->pathlen);
+		buf_reset(&val);
+		if (c->delta[i].gone)
+			mentry_encode_gone(&val, e->path, e->pathlen);
+		else
+			mentry_encode(&val, e);
+		rc = index_put(txn, INDEX_ENTRIES, key.data, key.len, val.data,
+		    val.len, cause);
+	}
+	for (i = 0; i < c->t->bases.n && rc == 0; i++) {
+		const struct mentry *b = &c->t->bases.v[i];
+
+		mentry_key(&key, c->t->owner, CKPT_BASES, b->path, b->pathlen);
+		buf_reset(&val);
+		mentry_encode(&val, b);
+		rc = index_put(txn, INDEX_ENTRIES, key.data, key.len, val.data,
+		    val.len, cause);
+	}
+	buf_free(&key);
+	buf_free(&val);
+	return rc;
+}
+
+static int
+ckpt_put_blobs(struct index_txn *txn, struct ckpt_take *t, char **cause)
+{
+	size_t i;
+
+	for (i = 0; i < t->blobs.cap; i++) {
+		const struct blob_set_item *it = &t->blobs.v[i];
+
+		if (it->used && (it->flags & CKPT_BLOB_NEW) &&
+		    blob_put(txn, it->hash, &it->ref, cause) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+static void
+ckpt_fill_out(struct ckpt_commit *c, struct ckpt *out)
+{
+	const struct ckpt_options *o = c->t->opts;
+
+	memset(out, 0, sizeof *out);
+	out->number = c->number;
+	out->time = c->time;
+	out->reason = o->reason == NULL ? NULL : xstrdup(o->reason);
+	out->label = o->label == NULL ? NULL : xstrdup(o->label);
+	out->added = c->added;
+	out->modified = c->modified;
+	out->deleted = c->deleted;
+	out->bytes = c->t->bytes;
+	out->entries = c->t->cur.n;
+	out->restored_from = o->restored_from;
+	out->note = c->t->note.len == 0 ? NULL : xstrdup(c->t->note.data);
+}
+
+static int
+ckpt_commit_txn(struct index_txn *txn, void *arg, char **cause)
+{
+	struct ckpt_commit *c = arg;
+	struct ckpt rec;
+	uint32_t last;
+	int rc;
+
+	if (checkpoint_last_txn(txn, c->t->owner, &last, cause) != 0)
+		return -1;
+	if (last != (c->t->has_prev ? c->t->prev.number : CKPT_NONE)) {
+		*cause = xasprintf("session %u: another checkpoint was taken "
+		    "meanwhile", c->t->owner);
+		return -1;
+	}
+	if (ckpt_put_blobs(txn, c->t, cause) != 0 ||
+	    ckpt_put_entries(txn, c, cause) != 0)
+		return -1;
+	ckpt_fill_out(c, &rec);
+	rc = checkpoint_put_txn(txn, c->t->owner, &rec, &c->chain, cause);
+	ckpt_free(&rec);
+	return rc;
+}
+
+/* The whole. */
+
+static int
+ckpt_open_root(const char *path, const char *what, char **cause)
+{
+	int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	if (fd == -1)
+		*cause = xasprintf("cannot open the %s %s: %s", what, path,
+		    strerror(errno));
+	return fd;
+}
+
+static int
+ckpt_load_prev(struct ckpt_take *t, char **cause)
+{
+	uint32_t last;
+
+	if (checkpoint_last_txn(t->rtxn, t->owner, &last, cause) != 0)
+		return -1;
+	if (last == CKPT_NONE)
+		return 0;
+	if (last >= CKPT_PINS - 1) {
+		*cause = xasprintf("session %u has no checkpoint numbers left",
+		    t->owner);
+		return -1;
+	}
+	if (checkpoint_get_txn(t->rtxn, t->owner, last, &t->prev,
+	    &t->prev_chain, cause) != 0)
+		return -1;
+	t->has_prev = 1;
+	return checkpoint_manifest_txn(t->rtxn, t->owner, last, &t->prevm, cause);
+}
+
+/* Everything before the commit. 0, 1 when nothing changed, -1. */
+static int
+ckpt_prepare(struct ckpt_take *t, struct ckpt_commit *c, char **cause)
+{
+	int changed;
+
+	if (index_read_begin(t->st->index, &t->rtxn, cause) != 0 ||
+	    ckpt_load_prev(t, cause) != 0)
+		return -1;
+	if (dirtree_scan(t->upperfd, t->upper, DIRTREE_UPPER, &t->note,
+	    &t->undo, &t->cur, cause) != 0 ||
+	    ckpt_fill(t, cause) != 0 || ckpt_bases(t, cause) != 0)
+		return -1;
+	index_txn_abort(t->rtxn);
+	t->rtxn = NULL;
+	c->number = t->has_prev ? t->prev.number + 1 : 0;
+	changed = ckpt_compare(t, c);
+	if (t->has_prev && !changed && !t->opts->force)
+		return 1;
+	ckpt_plan_delta(t, c);
+	if (t->pw != NULL && pack_writer_sync(t->pw, cause) != 0)
+		return -1;
+	return 0;
+}
+
+static void
+ckpt_take_free(struct ckpt_take *t)
+{
+	index_txn_abort(t->rtxn);
+	pack_writer_close(t->pw);
+	ckpt_free(&t->prev);
+	manifest_free(&t->prevm);
+	manifest_free(&t->cur);
+	manifest_free(&t->bases);
+	blob_set_free(&t->blobs);
+	buf_free(&t->note);
+	dirtree_parent_reset(&t->lowerp);
+	dirtree_parent_reset(&t->upperp);
+	if (t->upperfd != -1) {
+		dirtree_undo(t->upperfd, &t->undo);
+		close(t->upperfd);
+	}
+	if (t->lowerfd != -1)
+		close(t->lowerfd);
+}
+
+static int
+ckpt_take_locked(struct ckpt_take *t, struct ckpt *out, char **cause)
+{
+	struct ckpt_commit c;
+	char *why = NULL;
+	int rc;
+
+	memset(&c, 0, sizeof c);
+	c.t = t;
+	c.time = (int64_t)time(NULL);
+	rc = ckpt_prepare(t, &c, cause);
+	if (rc == 0 && index_write(t->st->index, ckpt_commit_txn, &c,
+	    cause) != 0)
+		rc = -1;
+	if (rc == 0)
+		ckpt_fill_out(&c, out);
+	/* Nothing committed: the appended frames are garbage. */
+	if (rc != 0 && t->pw != NULL && pack_writer_discard(t->pw, &why) != 0)
+		free(why);
+	free(c.delta);
+	return rc;
+}
+
+int
+checkpoint_take(struct store *st, uint32_t owner, const char *upper,
+    const char *lower, const struct ckpt_options *opts, struct ckpt *out,
+    char **cause)
+{
+	static const struct ckpt_options defaults = { NULL, NULL, 0, 0,
+	    CKPT_NONE };
+	struct ckpt_take t;
+	int rc = -1;
+
+	if (opts == NULL)
+		opts = &defaults;
+	memset(out, 0, sizeof *out);
+	memset(&t, 0, sizeof t);
+	t.st = st;
+	t.owner = owner;
+	t.opts = opts;
+	t.upper = upper;
+	t.lowerfd = -1;
+	t.upperfd = ckpt_open_root(upper, "scratch", cause);
+	if (t.upperfd == -1)
+		return -1;
+	if (lower != NULL &&
+	    (t.lowerfd = ckpt_open_root(lower, "real tree", cause)) == -1) {
+		close(t.upperfd);
+		return -1;
+	}
+	dirtree_parent_init(&t.lowerp, t.lowerfd);
+	dirtree_parent_init(&t.upperp, t.upperfd);
+	if (store_lock(st, cause) == 0) {
+		rc = ckpt_take_locked(&t, out, cause);
+		ckpt_take_free(&t);
+		store_unlock(st);
+	} else
+		ckpt_take_free(&t);
+	return rc;
+}
