@@ -1,6 +1,7 @@
 #include "config.h"
 
 #include <locale.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -32,6 +33,10 @@ main(int argc, char **argv)
 	const struct cmd_entry *entry;
 
 	setlocale(LC_CTYPE, "");
+	/* Writing past a file size limit is an error (EFBIG) to report, not a
+	 * signal that kills airlock mid-checkpoint. The agent gets the default
+	 * back (warden-agent.c). */
+	signal(SIGXFSZ, SIG_IGN);
 	if (argc > 1 && (strcmp(argv[1], "--help") == 0 ||
 	    strcmp(argv[1], "-h") == 0)) {
 		main_help(stdout);

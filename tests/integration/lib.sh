@@ -5,7 +5,16 @@
 # Tests never skip: a missing kernel feature is a failure here.
 
 set -u
-AIRLOCK=${AIRLOCK_BIN:?AIRLOCK_BIN must point at the built airlock}
+: "${AIRLOCK_BIN:?AIRLOCK_BIN must point at the built airlock}"
+# The sandbox has a private /tmp: a build under /tmp would not be visible to
+# commands inside that call airlock themselves. Use a copy that is.
+AIRLOCK_COPY=$(mktemp -d "${AIRLOCK_TEST_TMP:-/var/tmp}/airlock-bin.XXXXXX")
+chmod 755 "$AIRLOCK_COPY"
+cp "$AIRLOCK_BIN" "$AIRLOCK_COPY/airlock"
+AIRLOCK=$AIRLOCK_COPY/airlock
+AIRLOCK_BIN=$AIRLOCK
+export AIRLOCK_BIN
+WORLDS=""
 tap_n=0
 tap_failed=0
 
@@ -54,6 +63,7 @@ finish() {
 # tests.
 new_world() {
 	W=$(mktemp -d "${AIRLOCK_TEST_TMP:-/var/tmp}/airlock-test.XXXXXX")
+	WORLDS="$WORLDS $W"
 	export HOME=$W/home AIRLOCK_HOME=$W/store XDG_CONFIG_HOME=$W/home/.config
 	unset XDG_STATE_HOME
 	mkdir -p "$HOME" "$W/tree"
@@ -77,11 +87,12 @@ new_world() {
 }
 
 cleanup_world() {
-	[ -n "${W:-}" ] || return 0
-	# Scratch dirs may hold entries without permissions; airlock's own
-	# discard knows how to remove them, chmod the rest.
-	chmod -R u+rwX "$W" 2>/dev/null
-	rm -rf "$W"
+	local w
+	# Scratch dirs may hold entries without permissions: chmod first.
+	for w in $WORLDS "$AIRLOCK_COPY"; do
+		chmod -R u+rwX "$w" 2>/dev/null
+		rm -rf "$w"
+	done
 }
 
 # Prints a listing of a tree that changes when any name, type, mode, link

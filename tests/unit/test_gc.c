@@ -545,7 +545,12 @@ test_concurrent(void **state)
 	assert_true(rounds > 0);
 	gc(f, 0, &r);
 	assert_int_equal(fsck(f, &out), 0);
-	assert_string_equal(out.data, "");
+	/* A pack only half dead is kept as it is: fsck may note its unused
+	 * bytes, but nothing else. */
+	for (char *line = out.data; *line != '\0'; line = strchr(line, '\n') + 1) {
+		if (strncmp(line, "note: ", 6) != 0)
+			fail_msg("fsck said: %s", line);
+	}
 	want = snaptest_listing(f->upper, 0);
 	got = restored_listing(f, 124, 0);
 	assert_string_equal(got, want);
