@@ -5,6 +5,7 @@
  */
 #include "config.h"
 
+#include <sys/stat.h>
 #include <sys/syscall.h>
 
 #include <linux/openat2.h>
@@ -42,6 +43,85 @@ beneath_openat2(int dirfd, const char *piece, size_t len, int flags)
 	return fd;
 }
 
+/* openat2 said ENOSYS once (before Linux 5.6, or under valgrind). */
+static int beneath_no_openat2;
+
+/* The mount id of what fd holds open, or -1. */
+static int64_t
+beneath_mount_id(int fd)
+{
+	struct statx stx;
+
+	if (statx(fd, "", AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW, STATX_MNT_ID,
+	    &stx) != 0)
+		return -1;
+	if (!(stx.stx_mask & STATX_MNT_ID)) {
+		errno = ENOSYS;
+		return -1;
+	}
+	return (int64_t)stx.stx_mnt_id;
+}
+
+/* Opens one component below fd as strictly as openat2 would: no ".", "..",
+ * symlink or mount. */
+static int
+beneath_step(int fd, const char *name, size_t len, int flags, int64_t mnt)
+{
+	char *copy;
+	struct stat sb;
+	int next, error;
+
+	if (len == 0 || (len == 1 && name[0] == '.') ||
+	    (len == 2 && name[0] == '.' && name[1] == '.')) {
+		errno = EXDEV;
+		return -1;
+	}
+	copy = xstrndup(name, len);
+	next = openat(fd, copy, flags | O_NOFOLLOW | O_CLOEXEC);
+	error = errno;
+	free(copy);
+	if (next < 0) {
+		errno = error;
+		return -1;
+	}
+	/* O_PATH | O_NOFOLLOW opens a symlink itself */
+	if (fstat(next, &sb) != 0 || S_ISLNK(sb.st_mode))
+		error = ELOOP;
+	else if (beneath_mount_id(next) != mnt)
+		error = EXDEV;
+	else
+		return next;
+	close(next);
+	errno = error;
+	return -1;
+}
+
+/* Without openat2: one component at a time. */
+static int
+beneath_walk(int rootfd, const char *path, int flags)
+{
+	int64_t mnt = beneath_mount_id(rootfd);
+	int fd = rootfd, next, error, last;
+	size_t n;
+
+	if (mnt < 0)
+		return -1;
+	for (;;) {
+		n = strchrnul(path, '/') - path;
+		last = path[n] == '\0';
+		next = beneath_step(fd, path, n, last ? flags :
+		    O_PATH | O_DIRECTORY, mnt);
+		error = errno;
+		if (fd != rootfd)
+			close(fd);
+		fd = next;
+		errno = error;
+		if (fd < 0 || last)
+			return fd;
+		path += n + 1;
+	}
+}
+
 /* The length of the next piece of path to open at once (< PATH_MAX, cut at
  * a slash), or 0 when a single name is too long. */
 static size_t
@@ -66,7 +146,9 @@ beneath_open(int rootfd, const char *path, int flags)
 	int fd = rootfd, next, error, last;
 
 	if (len == 0)
-		return beneath_openat2(rootfd, ".", 1, flags);
+		return openat(rootfd, ".", flags | O_CLOEXEC);
+	if (beneath_no_openat2)
+		return beneath_walk(rootfd, path, flags);
 	for (;;) {
 		piece = beneath_piece(path, len, &last);
 		if (piece == 0) {
@@ -76,6 +158,10 @@ beneath_open(int rootfd, const char *path, int flags)
 		next = beneath_openat2(fd, path, piece,
 		    last ? flags : O_PATH | O_DIRECTORY);
 		error = errno;
+		if (next < 0 && error == ENOSYS && fd == rootfd) {
+			beneath_no_openat2 = 1;
+			return beneath_walk(rootfd, path, flags);
+		}
 		if (fd != rootfd)
 			close(fd);
 		fd = next;
@@ -101,7 +187,7 @@ beneath_parent(int rootfd, const char *path, const char **name)
 
 	if (slash == NULL) {
 		*name = path;
-		return beneath_openat2(rootfd, ".", 1, O_PATH | O_DIRECTORY);
+		return openat(rootfd, ".", O_PATH | O_DIRECTORY | O_CLOEXEC);
 	}
 	*name = slash + 1;
 	dir = xstrndup(path, (size_t)(slash - path));

@@ -14,7 +14,7 @@ cmd_help_exec(int argc, char **argv)
 	if (argc < 2) {
 		printf("usage: airlock COMMAND [ARGS...]\n\nCommands:\n");
 		for (e = cmd_table; *e != NULL; e++)
-			printf("  %-10s %s\n", (*e)->name, (*e)->summary);
+			printf("  %-11s %s\n", (*e)->name, (*e)->summary);
 		printf("\nSee `airlock help COMMAND` and man airlock(1).\n");
 		return EXIT_OK;
 	}

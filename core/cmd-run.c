@@ -411,6 +411,12 @@ const struct cmd_entry cmd_run_entry = {
 	    "  --net MODE     host (default) or none (loopback only)\n"
 	    "  --policy FILE  read FILE after ~/.config/airlock/policy\n"
 	    "  --resume ID    mount the scratch of session ID again\n\n"
+	    "The scratch is checkpointed when the session starts (checkpoint 0; "
+	    "on --resume,\nwhat changed since the last one) and when CMD exits. "
+	    "Meanwhile `airlock\ncheckpoint` and `airlock rollback` from another "
+	    "terminal reach this airlock\nthrough the session's ctl.sock; CMD "
+	    "itself can run `airlock checkpoint`,\nwhich asks through "
+	    "/run/airlock/agent.sock.\n\n"
 	    "This version has no terminal UI yet: without --headless the "
 	    "command also keeps\nairlock's terminal.",
 	.exec = cmd_run_exec,

@@ -23,7 +23,7 @@ main_help(FILE *f)
 	    "with `airlock status` and `airlock diff`.\n\n"
 	    "Commands:\n");
 	for (entry = cmd_table; *entry != NULL; entry++)
-		fprintf(f, "  %-10s %s\n", (*entry)->name, (*entry)->summary);
+		fprintf(f, "  %-11s %s\n", (*entry)->name, (*entry)->summary);
 	fprintf(f, "\nSee `airlock help COMMAND` and man airlock(1).\n");
 }
 

@@ -1,7 +1,9 @@
 /*
  * The host side of the sandbox: checking that the kernel can build it,
- * starting the warden in new namespaces, mapping its ids, and waiting for the
- * agent while relaying signals and the terminal. The inside is warden.c.
+ * starting the warden in new namespaces, mapping its ids, and the
+ * supervisor's end of the warden's socket: the agent's stops and exit,
+ * relayed signals and the terminal, rollback operations. The inside is
+ * warden*.c; the loop that drives this is supervisor.c (or sandbox_wait).
  */
 #include "config.h"
 

@@ -546,9 +546,17 @@ test_long_path(void **state)
 	assert_int_equal(control_server_open(ctl, agent, &w.server, &cause), 0);
 	pid = fork();
 	assert_true(pid >= 0);
-	if (pid == 0)
-		_exit(control_call(ctl, "status\n", &r, &cause) == 0 &&
-		    r.status == CONTROL_UNCHANGED ? 0 : 1);
+	if (pid == 0) {
+		status = control_call(ctl, "status\n", &r, &cause) == 0 &&
+		    r.status == CONTROL_UNCHANGED ? 0 : 1;
+		/* the child's copy of everything goes before it exits */
+		control_server_close(w.server);
+		free(ctl);
+		free(agent);
+		free(dir);
+		free(base);
+		_exit(status);
+	}
 	while (waitpid(pid, &status, WNOHANG) == 0)
 		world_serve(&w, 20);
 	assert_int_equal(WEXITSTATUS(status), 0);
