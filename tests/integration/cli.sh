@@ -86,4 +86,50 @@ contains "discard of an unknown session names it" "$err" "no session 7"
 al list --json
 is "failed runs leave no sessions" "$out" "[]"
 
+# A kernel that cannot build the sandbox: airlock says what is missing and
+# how to fix it. These kernels cannot be booted here, so the check reads a
+# fake /proc (AIRLOCK_TEST_PROCDIR) and version (AIRLOCK_TEST_RELEASE).
+fake=$W/proc
+mkdir -p "$fake/sys/kernel" "$fake/sys/user"
+printf 'nodev\tproc\nnodev\toverlay\n' >"$fake/filesystems"
+echo 1 >"$fake/sys/kernel/unprivileged_userns_clone"
+echo 100 >"$fake/sys/user/max_user_namespaces"
+kcheck() { AIRLOCK_TEST_PROCDIR=$fake AIRLOCK_TEST_RELEASE=${1:-6.1.0} al run --headless -- true; }
+kcheck 5.10.0
+is "a kernel older than 5.11 exits 1" "$rc" 1
+contains "a kernel older than 5.11 is named" "$err" "airlock: run: Linux 5.10.0 is too old: airlock needs Linux 5.11 or later"
+kcheck
+is "the fake /proc of a working kernel passes" "$rc" 0
+printf 'nodev\tproc\n' >"$fake/filesystems"
+kcheck 6.1.0-no-such-modules
+is "no overlayfs exits 1" "$rc" 1
+contains "no overlayfs says how to fix it" "$err" "airlock: run: overlayfs is not available: modprobe overlay"
+printf 'nodev\toverlay\n' >"$fake/filesystems"
+echo 0 >"$fake/sys/kernel/unprivileged_userns_clone"
+kcheck
+if [ "$(id -u)" = 0 ]; then
+	is "as root, disabled user namespaces do not matter" "$rc" 0
+else
+	is "disabled user namespaces exit 1" "$rc" 1
+	contains "disabled user namespaces name the sysctl" "$err" "kernel.unprivileged_userns_clone = 0): as root, run sysctl -w kernel.unprivileged_userns_clone=1"
+fi
+echo 1 >"$fake/sys/kernel/unprivileged_userns_clone"
+echo 0 >"$fake/sys/user/max_user_namespaces"
+kcheck
+if [ "$(id -u)" = 0 ]; then
+	is "as root, user.max_user_namespaces = 0 does not matter" "$rc" 0
+else
+	is "max_user_namespaces = 0 exits 1" "$rc" 1
+	contains "max_user_namespaces = 0 names the sysctl" "$err" "user.max_user_namespaces = 0"
+fi
+echo 100 >"$fake/sys/user/max_user_namespaces"
+echo 1 >"$fake/sys/kernel/apparmor_restrict_unprivileged_userns"
+kcheck
+if [ "$(id -u)" = 0 ]; then
+	is "as root, the AppArmor restriction does not matter" "$rc" 0
+else
+	is "the AppArmor restriction exits 1" "$rc" 1
+	contains "the AppArmor restriction says how to fix it" "$err" "AppArmor restricts unprivileged user namespaces (kernel.apparmor_restrict_unprivileged_userns = 1)"
+fi
+
 finish
