@@ -327,6 +327,24 @@ restore_make(struct restore *r, const struct mentry *want, char **cause)
 	return 0;
 }
 
+/*
+ * Fifos and sockets the agent made come back as they were; devices never
+ * do (and could not be made without privileges): they stay out.
+ */
+static int
+restore_special(struct restore *r, const struct mentry *want, char **cause)
+{
+	const char *name;
+	int pfd;
+
+	if (!S_ISFIFO(want->mode) && !S_ISSOCK(want->mode))
+		return 0;
+	pfd = dirtree_parent_open(&r->parent, want->path, want->pathlen, &name);
+	if (pfd == -1 || mknodat(pfd, name, want->mode & (S_IFMT | 0777), 0) != 0)
+		return restore_fail(r, "make", want, errno, cause);
+	return 0;
+}
+
 static int
 restore_create_one(struct restore *r, size_t i, char **cause)
 {
@@ -355,8 +373,12 @@ restore_create_one(struct restore *r, size_t i, char **cause)
 			return 0;
 		r->made[i] = 1;
 		return restore_make(r, want, cause);
+	case MENTRY_SPECIAL:
+		if (c != NULL)
+			return 0;
+		return restore_special(r, want, cause);
 	default:
-		return 0;   /* specials are never created */
+		return 0;
 	}
 }
 

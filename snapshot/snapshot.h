@@ -367,7 +367,8 @@ enum mentry_kind {
 	MENTRY_DIR,
 	MENTRY_SYMLINK,
 	MENTRY_WHITEOUT,
-	MENTRY_SPECIAL,   /* fifo, socket, device: recorded, never restored */
+	MENTRY_SPECIAL,   /* fifo, socket, device: recorded; restore makes
+			     fifos and sockets again, never devices */
 	MENTRY_ABSENT,    /* bases only: the real tree had nothing there */
 };
 struct mentry {
