@@ -164,7 +164,6 @@ cmd_checkpoint_exec(int argc, char **argv)
 	struct context ctx;
 	struct session *s;
 	AUTOFREE char *request = NULL;
-	char *cause = NULL;
 	int rc;
 
 	if ((rc = checkpoint_parse(argc, argv, &a)) != 0)
@@ -173,13 +172,8 @@ cmd_checkpoint_exec(int argc, char **argv)
 	    xstrdup("checkpoint\n");
 	if (control_inside())
 		return checkpoint_inside(&a, request);
-	if (context_open(&ctx, a.dir, 0) != 0)
+	if (context_session(&ctx, a.dir, a.which, "checkpoint", &s) != 0)
 		return EXIT_ERROR;
-	if (session_find(ctx.store, a.which, &s, &cause) != 0) {
-		log_cause("checkpoint", cause);
-		context_close(&ctx);
-		return EXIT_ERROR;
-	}
 	rc = checkpoint_outside(ctx.store, s, a.label, request);
 	session_free(s);
 	context_close(&ctx);

@@ -77,14 +77,9 @@ cmd_discard_exec(int argc, char **argv)
 	if (argc - optind > 1)
 		return cmd_usage(entry, "unexpected argument '%s'",
 		    argv[optind + 1]);
-	if (context_open(&ctx, dir, 0) != 0)
+	if (context_session(&ctx, dir, optind < argc ? argv[optind] : NULL,
+	    "discard", &s) != 0)
 		return EXIT_ERROR;
-	if (session_find(ctx.store, optind < argc ? argv[optind] : NULL, &s,
-	    &cause) != 0) {
-		log_cause("discard", cause);
-		context_close(&ctx);
-		return EXIT_ERROR;
-	}
 	if (s->state == SESSION_RUNNING) {
 		log_error("discard", "session %u is running; end it first", s->id);
 		goto out;

@@ -85,11 +85,10 @@ cmd_log_exec(int argc, char **argv)
 	if (argc - optind > 1)
 		return cmd_usage(entry, "unexpected argument '%s'",
 		    argv[optind + 1]);
-	if (context_open(&ctx, dir, 0) != 0)
+	if (context_session(&ctx, dir, optind < argc ? argv[optind] : NULL,
+	    "log", &s) != 0)
 		return EXIT_ERROR;
-	if (session_find(ctx.store, optind < argc ? argv[optind] : NULL, &s,
-	    &cause) != 0 ||
-	    checkpoint_list(ctx.store, s->id, &v, &n, &cause) != 0) {
+	if (checkpoint_list(ctx.store, s->id, &v, &n, &cause) != 0) {
 		log_cause("log", cause);
 		goto out;
 	}

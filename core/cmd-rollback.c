@@ -113,7 +113,6 @@ cmd_rollback_exec(int argc, char **argv)
 	struct rollback_args a = { 0 };
 	struct context ctx;
 	struct session *s;
-	char *cause = NULL;
 	int rc;
 
 	if ((rc = rollback_parse(argc, argv, &a)) != 0)
@@ -124,13 +123,8 @@ cmd_rollback_exec(int argc, char **argv)
 		    "checkpoints only)");
 		return EXIT_ERROR;
 	}
-	if (context_open(&ctx, a.dir, 0) != 0)
+	if (context_session(&ctx, a.dir, a.which, "rollback", &s) != 0)
 		return EXIT_ERROR;
-	if (session_find(ctx.store, a.which, &s, &cause) != 0) {
-		log_cause("rollback", cause);
-		context_close(&ctx);
-		return EXIT_ERROR;
-	}
 	rc = rollback_run(ctx.store, s, a.to);
 	session_free(s);
 	context_close(&ctx);

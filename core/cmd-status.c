@@ -109,13 +109,9 @@ cmd_status_exec(int argc, char **argv)
 	if (argc - optind > 1)
 		return cmd_usage(entry, "unexpected argument '%s'",
 		    argv[optind + 1]);
-	if (context_open(&ctx, dir, 0) != 0)
+	if (context_session(&ctx, dir, optind < argc ? argv[optind] : NULL,
+	    "status", &s) != 0)
 		return EXIT_ERROR;
-	if (session_find(ctx.store, optind < argc ? argv[optind] : NULL, &s,
-	    &cause) != 0) {
-		log_cause("status", cause);
-		goto out;
-	}
 	if (changeset_load(&cs, ctx.store, s, &range, &cause) != 0) {
 		log_cause("status", cause);
 		goto out;

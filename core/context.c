@@ -41,6 +41,22 @@ context_open(struct context *ctx, const char *dir, int create)
 	return 0;
 }
 
+int
+context_session(struct context *ctx, const char *dir, const char *which,
+    const char *what, struct session **s)
+{
+	char *cause = NULL;
+
+	if (context_open(ctx, dir, 0) != 0)
+		return -1;
+	if (session_find(ctx->store, which, s, &cause) != 0) {
+		log_cause(what, cause);
+		context_close(ctx);
+		return -1;
+	}
+	return 0;
+}
+
 void
 context_close(struct context *ctx)
 {

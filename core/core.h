@@ -573,6 +573,10 @@ struct context {
 /* Finds the real tree (dir, or the cwd when NULL) and opens its store.
  * create: make the store when missing. 0, or -1 with the error printed. */
 int context_open(struct context *, const char *dir, int create);
+/* context_open, then the session named which (NULL: the newest); errors are
+ * printed as "airlock: WHAT: ..." and leave the context closed. 0 or -1. */
+int context_session(struct context *, const char *dir, const char *which,
+    const char *what, struct session **);
 void context_close(struct context *);
 
 

@@ -617,7 +617,7 @@ warden_run_policy(int run, const char *text, char **cause)
 	return 0;
 }
 
-/* systemd-resolved's stub (the usual /etc/resolv.conf) lives in /run: keep
+/* systemd-resolved's local resolver file (the usual /etc/resolv.conf) lives in /run: keep
  * it, read-only, so names still resolve. */
 static int
 warden_run_resolve(const struct stage *st, int run, char **cause)
