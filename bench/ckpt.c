@@ -12,8 +12,9 @@
  *	size in [MINSIZE, MAXSIZE]
  *   ckpt floor DIR
  *	the floor of a checkpoint of DIR: walks it (a stat of every entry)
- *	and reads and compresses every regular file with zstd -3 on one core;
- *	prints the milliseconds
+ *	and reads and compresses every regular file with zstd -3 on one core,
+ *	its size pledged as zstd -3 does; prints one JSON object (wall and CPU
+ *	milliseconds, bytes read and compressed)
  *   ckpt take STORE UPPER STAGED LOWER THREADS
  *	opens (creates) the store STORE, takes checkpoint 0 of the empty
  *	scratch UPPER, fills UPPER with the turn's result from STAGED (hard
