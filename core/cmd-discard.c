@@ -38,21 +38,6 @@ discard_confirm(const struct session *s, long changes)
 	return yes;
 }
 
-static long
-discard_count(const struct session *s)
-{
-	struct changes ch = { 0 };
-	char *upper = session_upper(s), *cause = NULL;
-	long n = -1;
-
-	if (changes_scan(upper, s->tree, &ch, &cause) == 0)
-		n = (long)ch.n;
-	free(cause);
-	changes_free(&ch);
-	free(upper);
-	return n;
-}
-
 static int
 cmd_discard_exec(int argc, char **argv)
 {
@@ -85,7 +70,7 @@ cmd_discard_exec(int argc, char **argv)
 		goto out;
 	}
 	if (!yes) {
-		answer = discard_confirm(s, discard_count(s));
+		answer = discard_confirm(s, session_count_changes(s));
 		if (answer < 0) {
 			log_error("discard", "no terminal to ask on: pass --yes to "
 			    "discard session %u", s->id);

@@ -13,23 +13,6 @@ static const struct option list_options[] = {
 	{ NULL, 0, NULL, 0 }
 };
 
-/* The number of changes of a session, or -1 when its scratch is unreadable. */
-static long
-list_count_changes(const struct session *s)
-{
-	struct changes ch = { 0 };
-	char *upper = session_upper(s), *cause = NULL;
-	long n = -1;
-
-	if (changes_scan(upper, s->tree, &ch, &cause) == 0)
-		n = (long)ch.n;
-	else
-		free(cause);
-	changes_free(&ch);
-	free(upper);
-	return n;
-}
-
 /* The argv as one line a shell would read back. */
 static void
 list_command(struct buf *out, char *const *argv)
@@ -173,7 +156,7 @@ cmd_list_exec(int argc, char **argv)
 		buf_printf(&out, "%-4s %-12s %-11s %-16s %7s  %s\n", "ID", "NAME",
 		    "STATE", "STARTED", "CHANGES", "COMMAND");
 	for (size_t i = 0; i < n; i++) {
-		long changes = list_count_changes(v[i]);
+		long changes = session_count_changes(v[i]);
 
 		if (json && i > 0)
 			buf_addch(&out, ',');

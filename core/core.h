@@ -550,6 +550,9 @@ void session_free(struct session *);
 char *session_upper(const struct session *);
 char *session_work(const struct session *);
 const char *session_state_name(const struct session *);
+/* The number of changes in the session's scratch, or -1 when it cannot be
+ * read (list and discard show it; the cause does not matter there). */
+long session_count_changes(const struct session *);
 
 /* cmd.c: the command table (one entry per cmd-*.c file) */
 struct cmd_entry {

@@ -34,6 +34,21 @@ session_state_name(const struct session *s)
 	return session_state_names[s->state];
 }
 
+long
+session_count_changes(const struct session *s)
+{
+	struct changes ch = { 0 };
+	char *upper = session_upper(s), *cause = NULL;
+	long n = -1;
+
+	if (changes_scan(upper, s->tree, &ch, &cause) == 0)
+		n = (long)ch.n;
+	free(cause);
+	changes_free(&ch);
+	free(upper);
+	return n;
+}
+
 char *
 session_upper(const struct session *s)
 {
