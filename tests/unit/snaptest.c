@@ -14,6 +14,7 @@
 #include <sys/xattr.h>
 
 #include <dirent.h>
+#include <sched.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -503,4 +504,33 @@ snaptest_take(struct store *st, uint32_t owner, const char *upper,
 	if (rc < 0)
 		fail_msg("checkpoint_take: %s", cause);
 	return rc;
+}
+
+static int
+snaptest_proc_write(const char *path, const char *s)
+{
+	int fd = open(path, O_WRONLY), ok;
+
+	if (fd == -1)
+		return -1;
+	ok = write(fd, s, strlen(s)) == (ssize_t)strlen(s);
+	close(fd);
+	return ok ? 0 : -1;
+}
+
+int
+snaptest_userns(int flags)
+{
+	char map[64];
+	uid_t uid = geteuid();
+	gid_t gid = getegid();
+
+	if (unshare(CLONE_NEWUSER | flags) != 0)
+		return -1;
+	snprintf(map, sizeof map, "%u %u 1\n", (unsigned)uid, (unsigned)uid);
+	if (snaptest_proc_write("/proc/self/uid_map", map) != 0 ||
+	    snaptest_proc_write("/proc/self/setgroups", "deny\n") != 0)
+		return -1;
+	snprintf(map, sizeof map, "%u %u 1\n", (unsigned)gid, (unsigned)gid);
+	return snaptest_proc_write("/proc/self/gid_map", map);
 }

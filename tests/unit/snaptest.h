@@ -9,6 +9,11 @@
 
 #include "snapshot/snapshot.h"
 
+/* Enters a new user namespace (plus the namespaces in flags, e.g.
+ * CLONE_NEWNS) mapping the caller's own uid and gid: what an unprivileged
+ * test needs to mount. For children only. 0 or -1. */
+int snaptest_userns(int flags);
+
 /* A fresh directory below /tmp (caller frees; snaptest_rm removes it). */
 char *snaptest_tmpdir(const char *tag);
 void snaptest_rm(const char *dir);

@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "core/core.h"
+#include "tests/unit/snaptest.h"
 
 /*
  * changes_scan against real overlay mounts (in a child with its own mount
@@ -226,37 +227,6 @@ crm_rf(const char *path)
 	return access(path, F_OK) == 0 ? -1 : 0;
 }
 
-static int
-write_file(const char *path, const char *s)
-{
-	int	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644), ok;
-
-	if (fd == -1)
-		return -1;
-	ok = write(fd, s, strlen(s)) == (ssize_t)strlen(s);
-	close(fd);
-	return ok ? 0 : -1;
-}
-
-/* Maps the caller's ids into a new user namespace (unprivileged path). */
-static int
-child_userns(void)
-{
-	char	m[64];
-	uid_t	uid = getuid();
-	gid_t	gid = getgid();
-
-	if (unshare(CLONE_NEWUSER | CLONE_NEWNS) != 0)
-		return -1;
-	snprintf(m, sizeof m, "%u %u 1\n", (unsigned)uid, (unsigned)uid);
-	if (write_file("/proc/self/uid_map", m) != 0)
-		return -1;
-	if (write_file("/proc/self/setgroups", "deny\n") != 0)
-		return -1;
-	snprintf(m, sizeof m, "%u %u 1\n", (unsigned)gid, (unsigned)gid);
-	return write_file("/proc/self/gid_map", m);
-}
-
 /*
  * Mounts the overlay in a child (root: a mount namespace; otherwise a user
  * namespace too, with userxattr), runs ops inside merged and exits.
@@ -274,7 +244,7 @@ overlay_run(const struct dirs *d, int (*ops)(void))
 	pid = fork();
 	assert_true(pid != -1);
 	if (pid == 0) {
-		if (root ? unshare(CLONE_NEWNS) : child_userns()) {
+		if (root ? unshare(CLONE_NEWNS) : snaptest_userns(CLONE_NEWNS)) {
 			perror("unshare");
 			_exit(10);
 		}

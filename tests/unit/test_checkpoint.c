@@ -787,33 +787,6 @@ test_disk_full(void **state)
 	free(data);
 }
 
-/* Maps our own ids in a new user namespace (unprivileged mounts). */
-static int
-enospc_userns(void)
-{
-	char map[64];
-	uid_t uid = geteuid();
-	gid_t gid = getegid();
-	int fd, ok = 1;
-
-	if (uid == 0)
-		return 0;
-	if (unshare(CLONE_NEWUSER) != 0)
-		return -1;
-	fd = open("/proc/self/setgroups", O_WRONLY);
-	ok &= fd >= 0 && write(fd, "deny", 4) == 4;
-	close(fd);
-	snprintf(map, sizeof map, "%u %u 1", (unsigned)uid, (unsigned)uid);
-	fd = open("/proc/self/uid_map", O_WRONLY);
-	ok &= fd >= 0 && write(fd, map, strlen(map)) == (ssize_t)strlen(map);
-	close(fd);
-	snprintf(map, sizeof map, "%u %u 1", (unsigned)gid, (unsigned)gid);
-	fd = open("/proc/self/gid_map", O_WRONLY);
-	ok &= fd >= 0 && write(fd, map, strlen(map)) == (ssize_t)strlen(map);
-	close(fd);
-	return ok ? 0 : -1;
-}
-
 /* A real full disk: a 256 KiB tmpfs in a private mount namespace (in a
  * child, so the mount goes with it; unprivileged through a user namespace,
  * which airlock's sandbox needs anyway). */
@@ -826,7 +799,7 @@ enospc_child(struct fixture *f)
 	struct ckpt c;
 	size_t n;
 
-	if (mkdir(mnt, 0700) != 0 || enospc_userns() != 0)
+	if (mkdir(mnt, 0700) != 0 || (geteuid() != 0 && snaptest_userns(0) != 0))
 		return 9;
 	if (unshare(CLONE_NEWNS) != 0 ||
 	    mount("none", "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0 ||

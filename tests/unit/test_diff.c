@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "core/core.h"
+#include "tests/unit/snaptest.h"
 
 /*
  * diff_sides against git's own output (the expected texts below are what
@@ -390,36 +391,6 @@ agent_ops(void)
 	    mkdir("emptydir", 0755) ? -1 : 0;
 }
 
-static int
-write_file(const char *path, const char *s)
-{
-	int	fd = open(path, O_WRONLY), ok;
-
-	if (fd == -1)
-		return -1;
-	ok = write(fd, s, strlen(s)) == (ssize_t)strlen(s);
-	close(fd);
-	return ok ? 0 : -1;
-}
-
-static int
-child_userns(void)
-{
-	char	m[64];
-	uid_t	uid = getuid();
-	gid_t	gid = getgid();
-
-	if (unshare(CLONE_NEWUSER | CLONE_NEWNS) != 0)
-		return -1;
-	snprintf(m, sizeof m, "%u %u 1\n", (unsigned)uid, (unsigned)uid);
-	if (write_file("/proc/self/uid_map", m) != 0)
-		return -1;
-	if (write_file("/proc/self/setgroups", "deny\n") != 0)
-		return -1;
-	snprintf(m, sizeof m, "%u %u 1\n", (unsigned)gid, (unsigned)gid);
-	return write_file("/proc/self/gid_map", m);
-}
-
 /* Runs fn in a child with cwd dir, over an overlay when d is not NULL. */
 static void
 run_in(const struct dirs *d, const char *dir, int (*fn)(void))
@@ -438,7 +409,7 @@ run_in(const struct dirs *d, const char *dir, int (*fn)(void))
 	if (pid == 0) {
 		umask(022);
 		if (d != NULL) {
-			if (root ? unshare(CLONE_NEWNS) : child_userns())
+			if (root ? unshare(CLONE_NEWNS) : snaptest_userns(CLONE_NEWNS))
 				_exit(10);
 			if (mount("none", "/", "none", MS_REC | MS_PRIVATE, NULL) != 0)
 				_exit(11);
