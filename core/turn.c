@@ -226,13 +226,11 @@ turn_path_cmp(const char *a, size_t alen, const char *b, size_t blen)
 	return alen < blen ? -1 : alen > blen;
 }
 
-static struct turn_build *turn_sort_ctx;
-
 static int
-turn_index_cmp(const void *x, const void *y)
+turn_index_cmp(const void *x, const void *y, void *arg)
 {
 	size_t i = *(const size_t *)x, j = *(const size_t *)y;
-	struct turn_build *b = turn_sort_ctx;
+	const struct turn_build *b = arg;
 
 	return turn_path_cmp(b->paths[i], b->lens[i], b->paths[j], b->lens[j]);
 }
@@ -411,8 +409,7 @@ turn_compare(struct turn_build *b)
 
 	for (i = 0; i < b->n; i++)
 		order[i] = i;
-	turn_sort_ctx = b;
-	qsort(order, b->n, sizeof *order, turn_index_cmp);
+	qsort_r(order, b->n, sizeof *order, turn_index_cmp, b);
 	for (i = 0; i < b->n; i++) {
 		size_t k = order[i];
 		const char *path = b->paths[k];
