@@ -16,14 +16,15 @@
 /*
  * Diffs in git's unified format. libgit2 computes the hunks; the header
  * ("diff --git", mode lines, index line) is written here so that it is
- * exactly git's and `airlock diff | git apply` works. This is the only file
- * that includes <git2.h>.
+ * exactly git's and `airlock diff | git apply` works. hunk.c is the only
+ * other file that includes <git2.h>; it takes its patches from diff_patch
+ * so that its hunk numbers are the ones printed here.
  */
 
 #define DIFF_ABBREV 7
 #define DIFF_BINARY_PROBE 8000 /* git's buffer_is_binary() */
 
-static int
+int
 diff_init(char **cause)
 {
 	static int	done;
@@ -63,12 +64,18 @@ diff_data(const struct diff_side *s)
 	return s->data != NULL ? s->data : "";
 }
 
+int
+diff_is_binary(const char *data, size_t len)
+{
+	size_t	n = len < DIFF_BINARY_PROBE ? len : DIFF_BINARY_PROBE;
+
+	return data != NULL && memchr(data, '\0', n) != NULL;
+}
+
 static int
 diff_binary(const struct diff_side *s)
 {
-	size_t	n = s->len < DIFF_BINARY_PROBE ? s->len : DIFF_BINARY_PROBE;
-
-	return s->data != NULL && memchr(s->data, '\0', n) != NULL;
+	return diff_is_binary(s->data, s->len);
 }
 
 static int
@@ -115,31 +122,63 @@ diff_file_line(struct buf *out, const char *marker, const char *label)
 	    strchr(label, ' ') != NULL ? "\t" : "");
 }
 
-static int
-diff_hunks(struct buf *out, const struct diff_side *a,
-    const struct diff_side *b, const char *la, const char *lb,
-    struct diff_stat *stat, char **cause)
+int
+diff_patch(git_patch **patch, const char *old, size_t oldlen,
+    const char *new, size_t newlen, char **cause)
 {
 	git_diff_options	 opts;
-	git_patch		*patch = NULL;
-	const git_diff_hunk	*hunk;
-	const git_diff_line	*line;
 	const git_error		*e;
-	size_t			 nhunks, nlines, i, j;
 
+	if (diff_init(cause) != 0)
+		return -1;
 	git_diff_options_init(&opts, GIT_DIFF_OPTIONS_VERSION);
 	opts.flags = GIT_DIFF_FORCE_TEXT;
 	opts.context_lines = 3;
 	opts.interhunk_lines = 0;
-	if (git_patch_from_buffers(&patch,
-	    a != NULL ? diff_data(a) : NULL, a != NULL ? a->len : 0, NULL,
-	    b != NULL ? diff_data(b) : NULL, b != NULL ? b->len : 0, NULL,
+	if (git_patch_from_buffers(patch, old, oldlen, NULL, new, newlen, NULL,
 	    &opts) != 0) {
 		e = git_error_last();
 		*cause = xasprintf("cannot diff: %s",
 		    e != NULL ? e->message : "unknown error");
 		return -1;
 	}
+	return 0;
+}
+
+/*
+ * libgit2's "@@ -1,3 +1,4 @@ context\n" with the hunk's number after the
+ * second "@@", where git apply ignores it and a reviewer can pick it.
+ */
+static void
+diff_hunk_header(struct buf *out, const git_diff_hunk *hunk, size_t number)
+{
+	const char	*h = hunk->header, *end;
+	size_t		 len = hunk->header_len, at;
+
+	if (len > 4 && (end = memmem(h + 2, len - 2, "@@", 2)) != NULL) {
+		at = (size_t)(end - h) + 2;
+		buf_add(out, h, at);
+		buf_printf(out, " hunk %zu", number);
+		buf_add(out, h + at, len - at);
+	} else
+		buf_add(out, h, len);
+}
+
+static int
+diff_hunks(struct buf *out, const struct diff_side *a,
+    const struct diff_side *b, const char *la, const char *lb,
+    struct diff_stat *stat, char **cause)
+{
+	git_patch		*patch = NULL;
+	const git_diff_hunk	*hunk;
+	const git_diff_line	*line;
+	size_t			 nhunks, nlines, i, j;
+
+	if (diff_patch(&patch,
+	    a != NULL ? diff_data(a) : NULL, a != NULL ? a->len : 0,
+	    b != NULL ? diff_data(b) : NULL, b != NULL ? b->len : 0,
+	    cause) != 0)
+		return -1;
 	nhunks = git_patch_num_hunks(patch);
 	if (nhunks != 0) {
 		diff_file_line(out, "---", la);
@@ -148,7 +187,7 @@ diff_hunks(struct buf *out, const struct diff_side *a,
 	for (i = 0; i < nhunks; i++) {
 		if (git_patch_get_hunk(&hunk, &nlines, patch, i) != 0)
 			fatalx("libgit2 lost hunk %zu", i);
-		buf_add(out, hunk->header, hunk->header_len);
+		diff_hunk_header(out, hunk, i + 1);
 		for (j = 0; j < nlines; j++) {
 			if (git_patch_get_line_in_hunk(&line, patch, i, j) != 0)
 				fatalx("libgit2 lost line %zu", j);

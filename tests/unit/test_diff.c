@@ -24,7 +24,8 @@
 
 /*
  * diff_sides against git's own output (the expected texts below are what
- * git 2.39 prints for the same blobs), and the round trip the design
+ * git 2.39 prints for the same blobs, plus each hunk's number after the
+ * second "@@", which git ignores), and the round trip the design
  * promises: the diff of an overlay scratch, fed to the real `git apply` in
  * a copy of the real tree, reproduces the merged view.
  */
@@ -77,7 +78,7 @@ test_diff_modify(void **state)
 	    "index de98044..7be73ce 100644\n"
 	    "--- a/f\n"
 	    "+++ b/f\n"
-	    "@@ -1,3 +1,3 @@\n"
+	    "@@ -1,3 +1,3 @@ hunk 1\n"
 	    " a\n"
 	    "-b\n"
 	    "+B\n"
@@ -91,20 +92,31 @@ test_diff_modify(void **state)
 	    "index 0ff3bbb..43ca75e 100644\n"
 	    "--- a/long\n"
 	    "+++ b/long\n"
-	    "@@ -1,5 +1,5 @@\n"
+	    "@@ -1,5 +1,5 @@ hunk 1\n"
 	    " 1\n-2\n+2x\n 3\n 4\n 5\n"
-	    "@@ -16,5 +16,5 @@\n"
+	    "@@ -16,5 +16,5 @@ hunk 2\n"
 	    " 16\n 17\n 18\n-19\n+19x\n 20\n");
 	check_diff("nonl", 4, FILE644("x"), FILE644("y"), 1,
 	    "diff --git a/nonl b/nonl\n"
 	    "index c1b0730..e25f181 100644\n"
 	    "--- a/nonl\n"
 	    "+++ b/nonl\n"
-	    "@@ -1 +1 @@\n"
+	    "@@ -1 +1 @@ hunk 1\n"
 	    "-x\n"
 	    "\\ No newline at end of file\n"
 	    "+y\n"
 	    "\\ No newline at end of file\n");
+	/* The function context git finds stays, after the number. */
+	check_diff("f.c", 3,
+	    FILE644("int\nmain(void)\n{\n\t1;\n\t2;\n\t3;\n\t4;\n\t5;\n}\n"),
+	    FILE644("int\nmain(void)\n{\n\t1;\n\t2;\n\t3;\n\t4;\n\t5x;\n}\n"),
+	    1,
+	    "diff --git a/f.c b/f.c\n"
+	    "index 50e7e93..92fae10 100644\n"
+	    "--- a/f.c\n"
+	    "+++ b/f.c\n"
+	    "@@ -5,5 +5,5 @@ hunk 1 main(void)\n"
+	    " \t2;\n \t3;\n \t4;\n-\t5;\n+\t5x;\n }\n");
 	/* Same content and mode: nothing at all. */
 	check_diff("same", 4, FILE644("s\n"), FILE644("s\n"), 0, "");
 }
@@ -118,7 +130,7 @@ test_diff_add_delete(void **state)
 	    "index abaddc0..0000000\n"
 	    "--- a/gone\n"
 	    "+++ /dev/null\n"
-	    "@@ -1 +0,0 @@\n"
+	    "@@ -1 +0,0 @@ hunk 1\n"
 	    "-del\n");
 	check_diff("newempty", 8, no_side, FILE644(""), 0,
 	    "diff --git a/newempty b/newempty\n"
@@ -136,7 +148,7 @@ test_diff_add_delete(void **state)
 	    "index 0000000..bca70f3\n"
 	    "--- /dev/null\n"
 	    "+++ b/d\n"
-	    "@@ -0,0 +1 @@\n"
+	    "@@ -0,0 +1 @@ hunk 1\n"
 	    "+q\n");
 	check_diff("d", 1, side(ENTRY_DIR, S_IFDIR | 0755, NULL),
 	    side(ENTRY_SPECIAL, S_IFIFO | 0644, NULL), 0, "");
@@ -156,7 +168,7 @@ test_diff_modes(void **state)
 	    "index f2ad6c7..3cc58df\n"
 	    "--- a/mc\n"
 	    "+++ b/mc\n"
-	    "@@ -1 +1 @@\n"
+	    "@@ -1 +1 @@ hunk 1\n"
 	    "-c\n"
 	    "+C\n");
 	/* Permission bits git does not track: no diff. */
@@ -173,14 +185,14 @@ test_diff_symlinks(void **state)
 	    "index 718f4d2..0000000\n"
 	    "--- a/tc\n"
 	    "+++ /dev/null\n"
-	    "@@ -1 +0,0 @@\n"
+	    "@@ -1 +0,0 @@ hunk 1\n"
 	    "-t\n"
 	    "diff --git a/tc b/tc\n"
 	    "new file mode 120000\n"
 	    "index 0000000..1de5659\n"
 	    "--- /dev/null\n"
 	    "+++ b/tc\n"
-	    "@@ -0,0 +1 @@\n"
+	    "@@ -0,0 +1 @@ hunk 1\n"
 	    "+target\n"
 	    "\\ No newline at end of file\n");
 	check_diff("l", 1, LINK("target"), LINK("targex"), 1,
@@ -188,7 +200,7 @@ test_diff_symlinks(void **state)
 	    "index 1de5659..6d20eb7 120000\n"
 	    "--- a/l\n"
 	    "+++ b/l\n"
-	    "@@ -1 +1 @@\n"
+	    "@@ -1 +1 @@ hunk 1\n"
 	    "-target\n"
 	    "\\ No newline at end of file\n"
 	    "+targex\n"
@@ -231,7 +243,7 @@ test_diff_names(void **state)
 	    "index 8ba3a16..d52e798 100644\n"
 	    "--- a/sp ace\t\n"
 	    "+++ b/sp ace\t\n"
-	    "@@ -1 +1 @@\n"
+	    "@@ -1 +1 @@ hunk 1\n"
 	    "-n\n"
 	    "+N\n");
 	check_diff("new\nline", 8, no_side, FILE644("q\n"), 1,
@@ -240,7 +252,7 @@ test_diff_names(void **state)
 	    "index 0000000..bca70f3\n"
 	    "--- /dev/null\n"
 	    "+++ \"b/new\\nline\"\n"
-	    "@@ -0,0 +1 @@\n"
+	    "@@ -0,0 +1 @@ hunk 1\n"
 	    "+q\n");
 	/* git prints the raw byte; the octal form reads back the same. */
 	check_diff("bad\xff", 4, no_side, FILE644("q\n"), 1,
@@ -249,7 +261,7 @@ test_diff_names(void **state)
 	    "index 0000000..bca70f3\n"
 	    "--- /dev/null\n"
 	    "+++ \"b/bad\\377\"\n"
-	    "@@ -0,0 +1 @@\n"
+	    "@@ -0,0 +1 @@ hunk 1\n"
 	    "+q\n");
 }
 

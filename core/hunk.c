@@ -1,0 +1,222 @@
+#include "config.h"
+
+#include <git2.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/core.h"
+
+/*
+ * Hunks, partial application and three-way merges through libgit2. The
+ * patches come from diff_patch, so hunk i here is hunk i in `airlock diff`.
+ * A patch line holds its line ending, and a last line without a newline is
+ * stored without one (the "\ No newline" marker is a line of its own), so
+ * the picked file is rebuilt from the patch lines byte for byte.
+ */
+
+/* Skips n lines of buf from *off, copying them to out when out is set. */
+static void
+hunk_lines(const char *buf, size_t len, size_t *off, size_t n,
+    struct buf *out)
+{
+	const char	*nl;
+	size_t		 start = *off;
+
+	while (n-- > 0 && *off < len) {
+		nl = memchr(buf + *off, '\n', len - *off);
+		*off = nl != NULL ? (size_t)(nl - buf) + 1 : len;
+	}
+	if (out != NULL && *off > start)
+		buf_add(out, buf + start, *off - start);
+}
+
+/* The patch of a text change; -1 with *cause when a side is binary. */
+static int
+hunk_patch(git_patch **patch, const char *old, size_t oldlen,
+    const char *new, size_t newlen, char **cause)
+{
+	if (diff_is_binary(old, oldlen) || diff_is_binary(new, newlen)) {
+		*cause = xstrdup("cannot pick hunks of a binary file");
+		return -1;
+	}
+	return diff_patch(patch, old, oldlen, new, newlen, cause);
+}
+
+int
+hunks_compute(const char *old, size_t oldlen, const char *new,
+    size_t newlen, struct hunks *hs, char **cause)
+{
+	git_patch		*patch;
+	const git_diff_hunk	*gh;
+	const git_diff_line	*line;
+	struct hunk		*h;
+	size_t			 i, j, nlines;
+
+	memset(hs, 0, sizeof *hs);
+	if (diff_is_binary(old, oldlen) || diff_is_binary(new, newlen)) {
+		hs->binary = 1;
+		return 0;
+	}
+	if (diff_patch(&patch, old, oldlen, new, newlen, cause) != 0)
+		return -1;
+	hs->n = git_patch_num_hunks(patch);
+	hs->v = xcalloc(hs->n, sizeof *hs->v);
+	for (i = 0; i < hs->n; i++) {
+		if (git_patch_get_hunk(&gh, &nlines, patch, i) != 0)
+			fatalx("libgit2 lost hunk %zu", i);
+		h = &hs->v[i];
+		h->old_start = (size_t)gh->old_start;
+		h->old_lines = (size_t)gh->old_lines;
+		h->new_start = (size_t)gh->new_start;
+		h->new_lines = (size_t)gh->new_lines;
+		for (j = 0; j < nlines; j++) {
+			if (git_patch_get_line_in_hunk(&line, patch, i, j) != 0)
+				fatalx("libgit2 lost line %zu", j);
+			if (line->origin == GIT_DIFF_LINE_ADDITION)
+				h->added++;
+			else if (line->origin == GIT_DIFF_LINE_DELETION)
+				h->deleted++;
+		}
+	}
+	git_patch_free(patch);
+	return 0;
+}
+
+void
+hunks_free(struct hunks *hs)
+{
+	free(hs->v);
+	memset(hs, 0, sizeof *hs);
+}
+
+/* One hunk's lines: the new side when picked, else the old side. */
+static void
+hunk_emit(git_patch *patch, size_t i, size_t nlines, int picked,
+    struct buf *out)
+{
+	const git_diff_line	*line;
+	size_t			 j;
+
+	for (j = 0; j < nlines; j++) {
+		if (git_patch_get_line_in_hunk(&line, patch, i, j) != 0)
+			fatalx("libgit2 lost line %zu", j);
+		switch (line->origin) {
+		case GIT_DIFF_LINE_CONTEXT:
+			break;
+		case GIT_DIFF_LINE_ADDITION:
+			if (!picked)
+				continue;
+			break;
+		case GIT_DIFF_LINE_DELETION:
+			if (picked)
+				continue;
+			break;
+		default:  /* "\ No newline": the line before lacks its \n */
+			continue;
+		}
+		buf_add(out, line->content, line->content_len);
+	}
+}
+
+int
+hunks_apply(const char *old, size_t oldlen, const char *new,
+    size_t newlen, const unsigned char *pick, size_t npick, struct buf *out,
+    char **cause)
+{
+	git_patch		*patch;
+	const git_diff_hunk	*gh;
+	size_t			 i, n, nlines, first, line = 1, off = 0;
+
+	buf_reset(out);
+	if (hunk_patch(&patch, old, oldlen, new, newlen, cause) != 0)
+		return -1;
+	n = git_patch_num_hunks(patch);
+	if (npick != n) {
+		*cause = xasprintf("%zu hunks picked of %zu", npick, n);
+		git_patch_free(patch);
+		return -1;
+	}
+	for (i = 0; i < n; i++) {
+		if (git_patch_get_hunk(&gh, &nlines, patch, i) != 0)
+			fatalx("libgit2 lost hunk %zu", i);
+		/* "-3,0" inserts after line 3; "-3,2" replaces from line 3. */
+		first = (size_t)gh->old_start + (gh->old_lines == 0);
+		hunk_lines(old, oldlen, &off, first - line, out);
+		hunk_emit(patch, i, nlines, pick[i], out);
+		hunk_lines(old, oldlen, &off, (size_t)gh->old_lines, NULL);
+		line = first + (size_t)gh->old_lines;
+	}
+	if (off < oldlen)
+		buf_add(out, old + off, oldlen - off);
+	git_patch_free(patch);
+	return 0;
+}
+
+/* "PATH (SIDE)", quoted so that no byte of the path breaks a marker line. */
+static char *
+hunk_label(const char *path, const char *side)
+{
+	struct buf	label = BUF_INIT;
+
+	quote_path(&label, path, strlen(path), 0);
+	buf_printf(&label, " (%s)", side);
+	return buf_detach(&label, NULL);
+}
+
+static void
+hunk_input(git_merge_file_input *in, const char *data, size_t len)
+{
+	git_merge_file_input_init(in, GIT_MERGE_FILE_INPUT_VERSION);
+	in->ptr = data != NULL ? data : "";
+	in->size = len;
+}
+
+int
+merge3(const char *base, size_t baselen, const char *ours,
+    size_t ourslen, const char *theirs, size_t theirslen, const char *path,
+    int favor, struct buf *out, char **cause)
+{
+	git_merge_file_input	 in[3];
+	git_merge_file_options	 opts;
+	git_merge_file_result	 result;
+	const git_error		*e;
+	char			*label[3];
+	int			 r = -1, i;
+
+	buf_reset(out);
+	if (diff_is_binary(base, baselen) || diff_is_binary(ours, ourslen) ||
+	    diff_is_binary(theirs, theirslen)) {
+		*cause = xstrdup("cannot merge a binary file");
+		return -1;
+	}
+	if (diff_init(cause) != 0)
+		return -1;
+	hunk_input(&in[0], base, baselen);
+	hunk_input(&in[1], ours, ourslen);
+	hunk_input(&in[2], theirs, theirslen);
+	git_merge_file_options_init(&opts, GIT_MERGE_FILE_OPTIONS_VERSION);
+	opts.ancestor_label = label[0] = hunk_label(path, "base");
+	opts.our_label = label[1] = hunk_label(path, "real tree");
+	opts.their_label = label[2] = hunk_label(path, "scratch");
+	if (favor == 1)
+		opts.favor = GIT_MERGE_FILE_FAVOR_OURS;
+	else if (favor == 2)
+		opts.favor = GIT_MERGE_FILE_FAVOR_THEIRS;
+	memset(&result, 0, sizeof result);
+	/* No base: both sides added the file. */
+	if (git_merge_file(&result, base != NULL ? &in[0] : NULL, &in[1],
+	    &in[2], &opts) != 0) {
+		e = git_error_last();
+		*cause = xasprintf("cannot merge: %s",
+		    e != NULL ? e->message : "unknown error");
+		goto out;
+	}
+	if (result.len != 0)
+		buf_add(out, result.ptr, result.len);
+	r = result.automergeable ? 0 : 1;
+	git_merge_file_result_free(&result);
+out:
+	for (i = 0; i < 3; i++)
+		free(label[i]);
+	return r;
+}
