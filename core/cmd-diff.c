@@ -28,6 +28,7 @@ static const struct option cmd_diff_options[] = {
 	{ "stat", no_argument, NULL, 's' },
 	{ "name-status", no_argument, NULL, 'n' },
 	{ "turn", required_argument, NULL, 't' },
+	{ "conflicts", no_argument, NULL, 'c' },
 	{ "from", required_argument, NULL, 'f' },
 	{ "to", required_argument, NULL, 'T' },
 	{ NULL, 0, NULL, 0 }
@@ -342,6 +343,81 @@ cmd_diff_stat_print(struct buf *out, struct cmd_diff_stat_line *v, size_t n)
 	buf_addch(out, '\n');
 }
 
+/*
+ * diff --conflicts: for each change whose promotion would conflict, the
+ * three-way merge of base, real tree and scratch as a patch over the real
+ * file, with git's conflict markers; a change of shape is named.
+ */
+static int
+cmd_diff_conflicts(const struct changes *ch, char **filters, size_t nfilters,
+    const struct session *s, const char *upper, struct store *st)
+{
+	struct buf out = BUF_INIT, merged = BUF_INIT;
+	struct diff_side old, new;
+	char *cause = NULL, *real;
+	size_t i, n = 0, len;
+	int got, rc = 0;
+
+	for (i = 0; i < ch->n; i++) {
+		const struct change *c = &ch->v[i];
+
+		if (!cmd_diff_filter_match(c, filters, nfilters))
+			continue;
+		buf_reset(&merged);
+		got = promote_check(st, s->id, c, s->tree, upper, &merged,
+		    &cause);
+		if (got < 0) {
+			log_cause("diff", cause);
+			cause = NULL;
+			rc = -1;
+			continue;
+		}
+		if (got != 2)
+			continue;
+		n++;
+		if (merged.len == 0 || c->old_type != ENTRY_FILE) {
+			log_warn("diff", "%s: the real tree changed its kind or "
+			    "deleted it since the checkpoint (no merge to show)",
+			    c->path);
+			continue;
+		}
+		real = diff_read(s->tree, c->path, ENTRY_FILE, &len, &cause);
+		if (real == NULL) {
+			log_cause("diff", cause);
+			cause = NULL;
+			rc = -1;
+			continue;
+		}
+		memset(&old, 0, sizeof old);
+		memset(&new, 0, sizeof new);
+		old.type = new.type = ENTRY_FILE;
+		old.mode = c->old_mode;
+		new.mode = c->new_mode;
+		old.data = real;
+		old.len = len;
+		new.data = merged.data;
+		new.len = merged.len;
+		if (diff_sides(&out, c->path, c->pathlen, &old, &new, NULL,
+		    &cause) < 0) {
+			log_cause("diff", cause);
+			cause = NULL;
+			rc = -1;
+		}
+		free(real);
+		fwrite(out.data, 1, out.len, stdout);
+		buf_reset(&out);
+	}
+	if (n == 0)
+		fprintf(stderr, "airlock: diff: no conflicts\n");
+	buf_free(&out);
+	buf_free(&merged);
+	if (fflush(stdout) != 0 || ferror(stdout)) {
+		log_error("diff", "cannot write the output");
+		rc = -1;
+	}
+	return rc;
+}
+
 /* Writes out the patch (or summary) of the changes that match. */
 static int
 cmd_diff_print(enum cmd_diff_format format, const struct changes *ch,
@@ -432,7 +508,7 @@ cmd_diff_exec(int argc, char **argv)
 	char			*cause = NULL, *base = NULL;
 	char			**filters = NULL, *cwd;
 	size_t			 nfilters = 0, i;
-	int			 c, nopts, rc = EXIT_ERROR;
+	int			 c, nopts, rc = EXIT_ERROR, conflicts = 0;
 
 	/* Options and ID come before "--", paths after it. */
 	for (nopts = 1; nopts < argc; nopts++) {
@@ -453,6 +529,9 @@ cmd_diff_exec(int argc, char **argv)
 				return cmd_usage(entry, "--stat and "
 				    "--name-status are exclusive");
 			format = c == 's' ? CMD_DIFF_STAT : CMD_DIFF_NAME_STATUS;
+			break;
+		case 'c':
+			conflicts = 1;
 			break;
 		case 't':
 			if (turn_parse_number(optarg, &range.to) != 0 ||
@@ -480,6 +559,8 @@ cmd_diff_exec(int argc, char **argv)
 		    "after --)", argv[optind + 1]);
 	if (range.set == 3)
 		return cmd_usage(entry, "--turn and --from/--to are exclusive");
+	if (conflicts && (range.set || format != CMD_DIFF_PATCH))
+		return cmd_usage(entry, "--conflicts shows the total, as a patch");
 	if (range.set == 2 && range.from == TURN_REAL)
 		return cmd_usage(entry, "--to needs --from");
 	if (optind < nopts)
@@ -513,8 +594,12 @@ cmd_diff_exec(int argc, char **argv)
 		log_cause("diff", cause);
 		goto out;
 	}
-	if (cmd_diff_print(format, cs.changes, filters, nfilters, s->tree,
-	    cs.upper, cs.store) == 0)
+	if (conflicts) {
+		if (cmd_diff_conflicts(cs.changes, filters, nfilters, s,
+		    cs.upper, ctx.store) == 0)
+			rc = EXIT_OK;
+	} else if (cmd_diff_print(format, cs.changes, filters, nfilters,
+	    s->tree, cs.upper, cs.store) == 0)
 		rc = EXIT_OK;
 out:
 	for (i = 0; i < nfilters; i++)
@@ -530,14 +615,14 @@ out:
 
 const struct cmd_entry cmd_diff_entry = {
 	.name = "diff",
-	.usage = "[-C DIR] [--stat|--name-status] [--turn N|--from A [--to B]] "
-	    "[ID] [-- PATH...]",
+	.usage = "[-C DIR] [--stat|--name-status] [--turn N|--from A [--to B]|"
+	    "--conflicts] [ID] [-- PATH...]",
 	.summary = "show what a session changed as a git patch",
 	.help = "Prints the changes of a session (default: the newest of this "
 	    "tree) against the\nreal tree in git's unified format: "
 	    "`airlock diff | git apply` in a clean copy\nof the tree "
 	    "reproduces them (binary files show as \"Binary files ... "
-	    "differ\").\nDirectories, fifos, sockets and devices have no "
+	    "differ\").\nEach hunk header carries its number (\"@@ -1,3 +1,4 @@ hunk 1\"), as\n`airlock approve --hunk` and `airlock reject --hunk` take them.\nDirectories, fifos, sockets and devices have no "
 	    "patch form: see airlock status.\n\n"
 	    "  -C DIR          the tree of DIR instead of the current "
 	    "directory's\n"
@@ -546,6 +631,9 @@ const struct cmd_entry cmd_diff_entry = {
 	    "  --turn N        what turn N did: checkpoint N-1 to checkpoint N\n"
 	    "  --from A        from checkpoint A (to the newest, or --to B)\n"
 	    "  --to B          up to checkpoint B\n"
+	    "  --conflicts     the three-way merges a promotion would stop on, "
+	    "with\n                  conflict markers, as patches over the "
+	    "real files\n"
 	    "  -- PATH...      only these paths (a directory means everything "
 	    "below it);\n                  relative to the current "
 	    "directory",

@@ -33,8 +33,54 @@ status_path(struct buf *out, const struct change *c)
 	buf_free(&raw);
 }
 
+/* What status says of a change beyond its kind. */
+struct status_marks {
+	enum approval_state approval;
+	size_t hunks, approved;
+	int conflict;          /* promote_check: 1 merges, 2 conflicts */
+};
+
+/* Approval and conflict of a change of the total (real tree to scratch). */
 static void
-status_text_one(struct buf *out, const struct change *c)
+status_marks_of(struct status_marks *m, struct store *st,
+    const struct session *s, const struct change *c, const char *upper)
+{
+	struct change_sides sides;
+	struct approval a;
+	char *cause = NULL;
+	int got;
+
+	memset(m, 0, sizeof *m);
+	got = approval_get(st, s->id, c->path, c->pathlen, &a, &cause);
+	if (got == 0) {
+		approval_free(&a);
+		if (change_sides_load(c, s->tree, upper, NULL, &sides,
+		    &cause) == 0) {
+			m->approval = change_approval(st, s->id, c, &sides,
+			    &m->approved, &cause);
+			m->hunks = sides.hunks.n;
+			change_sides_free(&sides);
+			if ((int)m->approval == -1) {
+				log_cause("status", cause);
+				m->approval = APPROVAL_NONE;
+			}
+		} else
+			log_cause("status", cause);
+	} else if (got < 0)
+		log_cause("status", cause);
+	else
+		free(cause);
+	cause = NULL;
+	m->conflict = promote_check(st, s->id, c, s->tree, upper, NULL, &cause);
+	if (m->conflict < 0) {
+		log_cause("status", cause);
+		m->conflict = 0;
+	}
+}
+
+static void
+status_text_one(struct buf *out, const struct change *c,
+    const struct status_marks *m)
 {
 	buf_printf(out, "%c ", change_letter(c));
 	status_path(out, c);
@@ -45,12 +91,23 @@ status_text_one(struct buf *out, const struct change *c)
 	}
 	if (change_is_risky(c))
 		buf_addstr(out, " [risky]");
+	if (m->approval == APPROVAL_APPROVED)
+		buf_addstr(out, " [approved]");
+	else if (m->approval == APPROVAL_PARTIAL)
+		buf_printf(out, " [approved %zu of %zu hunks]", m->approved,
+		    m->hunks);
+	else if (m->approval == APPROVAL_LAPSED)
+		buf_addstr(out, " [approval lapsed]");
+	if (m->conflict == 2)
+		buf_addstr(out, " [conflict]");
+	else if (m->conflict == 1)
+		buf_addstr(out, " [real tree changed too: merges]");
 	buf_addch(out, '\n');
 }
 
 static void
 status_json_one(struct buf *out, const struct change *c, const char *tree,
-    const char *upper, struct store *st)
+    const char *upper, struct store *st, const struct status_marks *m)
 {
 	struct buf	 scratch = BUF_INIT;
 	char		*cause = NULL;
@@ -65,10 +122,12 @@ status_json_one(struct buf *out, const struct change *c, const char *tree,
 	}
 	buf_addch(out, '{');
 	json_path_fields(out, c->path, c->pathlen);
-	buf_printf(out, ",\"change\":\"%s\",\"approval\":\"none\","
-	    "\"hunks\":%d,\"approved_hunks\":0,\"risky\":%s,"
-	    "\"conflict\":false}", change_name(c), hunks,
-	    change_is_risky(c) ? "true" : "false");
+	buf_printf(out, ",\"change\":\"%s\",\"approval\":\"%s\","
+	    "\"hunks\":%d,\"approved_hunks\":%zu,\"risky\":%s,"
+	    "\"conflict\":%s}", change_name(c),
+	    approval_state_name(m->approval), hunks, m->approved,
+	    change_is_risky(c) ? "true" : "false",
+	    m->conflict == 2 ? "true" : "false");
 }
 
 static int
@@ -120,13 +179,18 @@ cmd_status_exec(int argc, char **argv)
 		buf_addch(&out, '[');
 	for (i = 0; i < cs.changes->n; i++) {
 		const struct change *ch = &cs.changes->v[i];
+		struct status_marks m;
 
+		memset(&m, 0, sizeof m);
+		if (!range.set)
+			status_marks_of(&m, ctx.store, s, ch, cs.upper);
 		if (json) {
 			if (i > 0)
 				buf_addch(&out, ',');
-			status_json_one(&out, ch, s->tree, cs.upper, cs.store);
+			status_json_one(&out, ch, s->tree, cs.upper, cs.store,
+			    &m);
 		} else
-			status_text_one(&out, ch);
+			status_text_one(&out, ch, &m);
 	}
 	if (json)
 		buf_addstr(&out, "]\n");

@@ -18,6 +18,11 @@ extern const struct cmd_entry cmd_discard_entry;
 extern const struct cmd_entry cmd_log_entry;
 extern const struct cmd_entry cmd_checkpoint_entry;
 extern const struct cmd_entry cmd_rollback_entry;
+extern const struct cmd_entry cmd_approve_entry;
+extern const struct cmd_entry cmd_unapprove_entry;
+extern const struct cmd_entry cmd_reject_entry;
+extern const struct cmd_entry cmd_promote_entry;
+extern const struct cmd_entry cmd_unpromote_entry;
 extern const struct cmd_entry cmd_gc_entry;
 extern const struct cmd_entry cmd_fsck_entry;
 extern const struct cmd_entry cmd_policy_entry;
@@ -32,6 +37,11 @@ const struct cmd_entry *cmd_table[] = {
 	&cmd_log_entry,
 	&cmd_checkpoint_entry,
 	&cmd_rollback_entry,
+	&cmd_approve_entry,
+	&cmd_unapprove_entry,
+	&cmd_reject_entry,
+	&cmd_promote_entry,
+	&cmd_unpromote_entry,
 	&cmd_discard_entry,
 	&cmd_gc_entry,
 	&cmd_fsck_entry,

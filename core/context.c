@@ -5,6 +5,25 @@
 
 #include "core/core.h"
 
+/* An interrupted promotion is finished before anything else looks at the
+ * tree; one that cannot be is reported each time, never silently left. */
+static void
+context_recover(struct context *ctx)
+{
+	struct buf out = BUF_INIT;
+	char *cause = NULL;
+
+	if (promote_recover(ctx->store, &out, &cause) != 0) {
+		fwrite(out.data, 1, out.len, stderr);
+		log_error("promote", "an interrupted promotion could not be "
+		    "finished: %s (the real tree is partly promoted; see "
+		    "airlock promote --list)", cause);
+		free(cause);
+	} else
+		fwrite(out.data, 1, out.len, stderr);
+	buf_free(&out);
+}
+
 int
 context_open(struct context *ctx, const char *dir, int create)
 {
@@ -38,6 +57,7 @@ context_open(struct context *ctx, const char *dir, int create)
 		context_close(ctx);
 		return -1;
 	}
+	context_recover(ctx);
 	return 0;
 }
 

@@ -439,7 +439,8 @@ const char *change_name(const struct change *);
 /* 1 when the path is risky to promote (design §5). */
 int change_is_risky(const struct change *);
 
-/* diff.c: git's unified format through libgit2 (the only libgit2 user) */
+/* diff.c: git's unified format through libgit2 (with hunk.c, the only
+ * libgit2 users) */
 struct diff_side {
 	enum entry_type type;
 	mode_t mode;
@@ -468,6 +469,57 @@ int diff_change(struct buf *out, const struct change *, const char *tree,
  * (the link target for a symlink). NULL with *cause on error. */
 char *diff_read(const char *dir, const char *rel, enum entry_type,
     size_t *len, char **cause);
+/* For hunk.c, so that its hunks are numbered as diff_sides prints them:
+ * libgit2 set up once (0 or -1 with *cause), git's binary test (a NUL in
+ * the first 8000 bytes), and the libgit2 patch of old -> new made with
+ * diff_sides' options (0, or -1 with *cause; git_patch_free it). */
+struct git_patch;
+int diff_init(char **cause);
+int diff_is_binary(const char *, size_t);
+int diff_patch(struct git_patch **, const char *old, size_t oldlen,
+    const char *new, size_t newlen, char **cause);
+
+/* hunk.c: the hunks of a text change, applying some of them, three-way
+ * merges (libgit2, like diff.c)
+ *
+ * Hunk numbers are 1..n in the order diff_sides prints them for the same
+ * two contents, and diff_sides shows each number on its hunk's header line
+ * after the second "@@" ("@@ -1,3 +1,4 @@ hunk 1"), which `git apply`
+ * ignores.
+ */
+struct hunk {
+	size_t old_start, old_lines;   /* as on the @@ line */
+	size_t new_start, new_lines;
+	size_t added, deleted;         /* lines */
+};
+struct hunks {
+	struct hunk *v;
+	size_t n;
+	int binary;                    /* no hunks: a binary change */
+};
+/* The hunks of old -> new (either may be NULL: empty). 0 or -1. */
+int hunks_compute(const char *old, size_t oldlen, const char *new,
+    size_t newlen, struct hunks *, char **cause);
+void hunks_free(struct hunks *);
+/*
+ * old with only the hunks of old -> new whose pick[i] is set (i from 0 for
+ * hunk 1; npick must equal the number of hunks) applied, into out (reset
+ * first). pick all: new; pick none: old. Line endings and a last line
+ * without a newline come out as in whichever side each line comes from.
+ * -1 with *cause when npick is wrong or the change is binary.
+ */
+int hunks_apply(const char *old, size_t oldlen, const char *new,
+    size_t newlen, const unsigned char *pick, size_t npick, struct buf *out,
+    char **cause);
+/* A three-way merge of text files (git_merge_file): base, ours (the real
+ * tree now) and theirs (the scratch); the labels name the sides in
+ * conflict markers. Returns 0 when clean (out holds the merge), 1 when it
+ * conflicts (out holds the merge with git's conflict markers), -1 with
+ * *cause (binary content: "cannot merge a binary file"). favor: 0 none,
+ * 1 ours, 2 theirs (resolve conflicting regions to that side). */
+int merge3(const char *base, size_t baselen, const char *ours,
+    size_t ourslen, const char *theirs, size_t theirslen, const char *path,
+    int favor, struct buf *out, char **cause);
 
 /* turn.c: changes between two states of a session
  *
@@ -510,6 +562,10 @@ void changeset_free(struct changeset *);
 /* tree.c: finding the real tree */
 /* The git top-level of dir, else dir itself (absolute, no symlinks). */
 char *tree_find(const char *dir, char **cause);
+/* A path argument (absolute, or relative to the cwd) as a path relative
+ * to tree ("" for the tree itself), resolved lexically; NULL with *cause
+ * when it lies outside. */
+char *tree_relative(const char *tree, const char *arg, char **cause);
 
 /* session.c */
 enum session_state {
@@ -783,6 +839,124 @@ void rollback_op_clear(struct rollback_op *);
  */
 int rollback_session(struct store *, const struct session *,
     struct sandbox *sb, uint32_t to, uint32_t *now, char **cause);
+
+/* approval.c: approvals per file and hunk (design §5), in the store's
+ * "approvals" database, bound to what they were given for
+ *
+ * A side's fingerprint is the SHA-256 of its type, permission bits and
+ * content (a file's SHA-256, a link's target); a whole-file approval holds
+ * the new side's, a hunk approval both sides' (hunk numbers depend on
+ * both). When the agent changes the path again the approval lapses.
+ */
+struct approval {
+	int whole;                     /* the whole change, else hunks */
+	unsigned char new_fp[HASH_LEN];
+	unsigned char old_fp[HASH_LEN];
+	size_t nhunks;                 /* hunks of the change when given */
+	unsigned char *pick;           /* nhunks flags: hunk i+1 approved */
+};
+enum approval_state {
+	APPROVAL_NONE,
+	APPROVAL_APPROVED,   /* the whole change, or all its hunks */
+	APPROVAL_PARTIAL,    /* some hunks */
+	APPROVAL_LAPSED,     /* given for content that changed since */
+};
+/* The fingerprint of one side (type ENTRY_NONE: absent). content is the
+ * file's SHA-256 (files) or the link target (symlinks). */
+void approval_fingerprint(enum entry_type, mode_t, const void *content,
+    size_t len, unsigned char out[HASH_LEN]);
+/* 0 and *a filled, 1 when the path has none, -1. */
+int approval_get(struct store *, uint32_t owner, const char *path,
+    size_t pathlen, struct approval *, char **cause);
+int approval_put(struct store *, uint32_t owner, const char *path,
+    size_t pathlen, const struct approval *, char **cause);
+/* 0 when removed, 1 when there was none, -1. */
+int approval_del(struct store *, uint32_t owner, const char *path,
+    size_t pathlen, char **cause);
+/* Removes every approval of owner (a discarded session). */
+int approval_forget(struct store *, uint32_t owner, char **cause);
+void approval_free(struct approval *);
+/* What a stored approval means for sides with these fingerprints (a NULL
+ * a: none). *approved is the number of approved hunks. */
+enum approval_state approval_state_of(const struct approval *a,
+    const unsigned char old_fp[HASH_LEN], const unsigned char new_fp[HASH_LEN],
+    size_t nhunks, size_t *approved);
+const char *approval_state_name(enum approval_state);
+/* Both sides of a change: content in memory (files up to 64 MiB, link
+ * targets; NULL otherwise), fingerprints, and the hunks of a text change
+ * (text 0: a binary, type or huge change, approved whole only). */
+struct change_sides {
+	char *old, *new;
+	size_t oldlen, newlen;
+	unsigned char old_fp[HASH_LEN], new_fp[HASH_LEN];
+	int text;
+	struct hunks hunks;
+};
+int change_sides_load(const struct change *, const char *tree,
+    const char *upper, struct store *, struct change_sides *, char **cause);
+void change_sides_free(struct change_sides *);
+/* The approval state of a change with those sides, (enum)-1 on error. */
+enum approval_state change_approval(struct store *, uint32_t owner,
+    const struct change *, const struct change_sides *, size_t *approved,
+    char **cause);
+
+/* promote.c: promotion into the real tree (design §5)
+ *
+ * A promotion is planned whole from the newest checkpoint (taken first),
+ * then recorded: the plan in "promotions" (number per session), the real
+ * tree's state of every path it changes as pins of the session (content
+ * stored as blobs), and an entry in "journal" that stays until the last
+ * write is on disk. Contents are staged in a directory at the tree's root,
+ * made durable with one syncfs, then renamed into place through directory
+ * fds that never follow a symlink (beneath.c).
+ */
+#define PROMOTE_FAVOR_OURS 1      /* conflicts: keep the real tree's */
+#define PROMOTE_FAVOR_THEIRS 2    /* conflicts: take the scratch's */
+#define PROMOTE_CONFLICT 3        /* exit status: conflicts, nothing written */
+#define PROMOTE_STAGE_PREFIX ".airlock-promote-"
+struct promote_options {
+	char *const *paths;       /* these paths and what is below them */
+	size_t npaths;
+	int all;                  /* every change */
+	int approved;             /* approved changes and hunks */
+	int include_risky;
+	int dry_run;
+	int skip_conflicts;
+	int favor;                /* PROMOTE_FAVOR_* or 0 */
+};
+/*
+ * Promotes the chosen changes of s. Returns 0 (done, or nothing to do),
+ * PROMOTE_CONFLICT (conflicts listed in out, nothing written), or -1 with
+ * *cause. out receives the report (one line per path, then a summary);
+ * *number the promotion's number (0 when nothing was written).
+ */
+int promote_session(struct store *, const struct session *,
+    const struct promote_options *, struct buf *out, uint32_t *number,
+    char **cause);
+/* Restores the real tree as it was before promotion number (0: the newest
+ * not undone yet) of s; refuses (PROMOTE_CONFLICT, paths listed in out)
+ * where the real tree changed since, unless force. 0, 3 or -1. */
+int unpromote_session(struct store *, const struct session *,
+    uint32_t number, int force, struct buf *out, char **cause);
+/* Finishes promotions of the store that were interrupted (their journal
+ * entry is there and no airlock holds their session's promote.lock);
+ * reports what it did in out. 0 or -1. */
+int promote_recover(struct store *, struct buf *out, char **cause);
+/* Lists the promotions of s into out (promote --list). 0 or -1. */
+int promote_list(struct store *, const struct session *, struct buf *out,
+    char **cause);
+/* The base of a path for three-way merges: what the real tree had when the
+ * path first appeared in a checkpoint, or what airlock last promoted
+ * there. 0, 1 when none, -1. */
+int promote_base(struct store *, uint32_t owner, const char *path,
+    size_t pathlen, struct mentry *, char **cause);
+/* Whether promoting change ch (of the total: real tree to scratch) would
+ * conflict: 0 no (the real tree is as its base, or there is none), 1 the
+ * real tree changed but a three-way merge is clean, 2 it conflicts (a
+ * merge with conflict markers, or the real tree changed shape or kind).
+ * merged (may be NULL) receives the merge of a text file. -1 with *cause. */
+int promote_check(struct store *, uint32_t owner, const struct change *ch,
+    const char *tree, const char *upper, struct buf *merged, char **cause);
 
 /* supervisor.c: the headless supervisor */
 /*

@@ -49,3 +49,63 @@ tree_find(const char *dir, char **cause)
 	free(probe);
 	return real;
 }
+
+/* Resolves "." and ".." of an absolute path lexically, in place. */
+static void
+tree_normalise(char *path)
+{
+	char *out = path, *p = path, *end;
+	size_t len;
+
+	while (*p != '\0') {
+		while (*p == '/')
+			p++;
+		if (*p == '\0')
+			break;
+		end = strchrnul(p, '/');
+		len = (size_t)(end - p);
+		if (len == 1 && p[0] == '.') {
+			/* nothing */
+		} else if (len == 2 && p[0] == '.' && p[1] == '.') {
+			while (out > path && *--out != '/')
+				;
+		} else {
+			*out++ = '/';
+			memmove(out, p, len);
+			out += len;
+		}
+		p = end;
+	}
+	if (out == path)
+		*out++ = '/';
+	*out = '\0';
+}
+
+char *
+tree_relative(const char *tree, const char *arg, char **cause)
+{
+	char *full, *cwd, *rel;
+	size_t tl = strlen(tree);
+
+	if (arg[0] == '/')
+		full = xstrdup(arg);
+	else {
+		if ((cwd = getcwd(NULL, 0)) == NULL) {
+			*cause = xasprintf("cannot find the current directory: "
+			    "%s", strerror(errno));
+			return NULL;
+		}
+		full = path_join(cwd, arg);
+		free(cwd);
+	}
+	tree_normalise(full);
+	if (strncmp(full, tree, tl) != 0 || (full[tl] != '\0' &&
+	    full[tl] != '/' && strcmp(tree, "/") != 0)) {
+		*cause = xasprintf("%s is outside the real tree %s", arg, tree);
+		free(full);
+		return NULL;
+	}
+	rel = xstrdup(full + tl + (full[tl] == '/'));
+	free(full);
+	return rel;
+}

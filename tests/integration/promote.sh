@@ -1,0 +1,303 @@
+#!/bin/bash
+# Approvals and promotion: exactly the chosen changes reach the real tree,
+# per file or per hunk; conflicts stop a promotion with nothing written;
+# whatever the agent left in the scratch, nothing is written outside the
+# real tree; unpromote restores the tree byte for byte; an interrupted
+# promotion is finished by the next command.
+. "$AIRLOCK_SRCDIR/tests/integration/lib.sh"
+
+# A canary outside every real tree: nothing may touch it.
+canary_dir() {
+	C=$W/outside
+	mkdir -p "$C/etc"
+	printf 'canary\n' >"$C/canary"
+	printf 'passwd\n' >"$C/etc/passwd"
+	canary=$(tree_fingerprint_all "$C")
+}
+canary_ok() { is "$1: nothing outside the real tree changed" "$(tree_fingerprint_all "$C")" "$canary"; }
+
+twenty() { seq 1 20 | sed 's/^/line /'; }
+
+# A quick fingerprint of a big tree (names, types, modes, targets, content).
+quick_fingerprint() {
+	(cd "$1" && find . -path ./.git -prune -o -printf '%p %y %m %l\n' | LC_ALL=C sort &&
+		find . -path ./.git -prune -o -type f -print0 | LC_ALL=C sort -z | xargs -0 -r sha256sum)
+}
+
+# --- usage ---------------------------------------------------------------
+new_world
+cd "$T" || exit 1
+al run --headless -- true
+al promote
+is "promote without a choice is a usage error" "$rc" 2
+contains "... and says what to give" "$err" "--approved or --all"
+al promote --all --approved
+is "--all with --approved is a usage error" "$rc" 2
+al approve
+is "approve without paths is a usage error" "$rc" 2
+al approve a.txt --hunk x
+is "a bad --hunk is a usage error" "$rc" 2
+al promote /etc/passwd
+is "a path outside the tree is refused" "$rc" 1
+contains "... and named" "$err" "outside the real tree"
+al promote --all
+is "nothing to promote" "$out" "nothing to promote"
+
+# --- approve 2 of 3 hunks, promote, exactly those 2 -----------------------
+new_world
+cd "$T" || exit 1
+twenty >f.txt
+git add f.txt && git commit -qm f
+al run --headless -- sh -c 'sed -i "s/^line 2$/LINE 2/; s/^line 10$/LINE 10/; s/^line 19$/LINE 19/" f.txt'
+al diff -- f.txt
+contains "diff numbers the hunks" "$out" "@@ hunk 3"
+al approve f.txt --hunk 1,3
+is "approve --hunk 1,3 succeeds" "$rc" 0
+contains "... and counts them" "$out" "2 of 3 hunks approved"
+al status --json
+is "status --json: partly approved, 2 of 3" \
+	"$(printf '%s' "$out" | jq -c '.[] | select(.path == "f.txt") | [.approval, .hunks, .approved_hunks]')" \
+	'["partial",3,2]'
+al status
+is "status marks it" "$out" "M f.txt [approved 2 of 3 hunks]"
+before=$(tree_fingerprint_all "$T")
+al promote --approved --dry-run
+contains "--dry-run says what it would write" "$out" "would write  f.txt (approved hunks)"
+is "--dry-run writes nothing" "$(tree_fingerprint_all "$T")" "$before"
+al promote --approved
+is "promote --approved succeeds" "$rc" 0
+is "the real file holds exactly the two approved hunks" "$(cat f.txt)" \
+	"$(twenty | sed 's/^line 2$/LINE 2/; s/^line 19$/LINE 19/')"
+al diff -- f.txt
+contains "the third hunk is still a change" "$out" "+LINE 10"
+is "... the only one left" "$(printf '%s\n' "$out" | grep -c '^@@')" 1
+al approve f.txt
+al status
+is "a whole-file approval" "$out" "M f.txt [approved]"
+printf 'line 1\n' >"$W/agent2"
+al run --headless --resume 1 -- sh -c 'printf "more\n" >>f.txt'
+al status
+is "the approval lapses when the agent changes the file again" "$out" "M f.txt [approval lapsed]"
+al promote --approved
+contains "a lapsed approval is not promoted" "$out" "approval lapsed"
+is "... the real file is as it was" "$(grep -c LINE f.txt)" 2
+al unapprove f.txt
+contains "unapprove" "$out" "unapproved f.txt"
+
+# --- promote --all: kinds, modes, specials, risky, setuid -----------------
+new_world
+canary_dir
+cd "$T" || exit 1
+printf 'gone\n' >old.txt
+mkdir -p rmdir/sub && printf 'x\n' >rmdir/sub/x && printf 'y\n' >rmdir/y
+mkdir totype && printf 'z\n' >totype/z
+printf 'f\n' >fileto
+git add -A && git commit -qm more
+orig=$(tree_fingerprint "$T")
+agent='
+set -e
+printf "changed\n" >a.txt
+printf "new\n" >new.txt
+mkdir -p newdir/sub && printf "deep\n" >newdir/sub/f
+mkdir emptynew
+chmod 700 src
+rm old.txt
+rm -rf rmdir
+rm -rf totype && ln -s a.txt totype
+rm fileto && mkdir fileto && printf "in\n" >fileto/in
+ln -s /etc etclink
+ln -s "$HOME" homelink
+ln -s .. uplink
+mkfifo fifo
+python3 -c "import socket; s = socket.socket(socket.AF_UNIX); s.bind(\"sock\")"
+printf "#!/bin/sh\n" >suid && chmod 4755 suid
+printf "#!/bin/sh\n" >tool && chmod 755 tool
+printf "nl\n" >"$(printf "new\nline")"
+printf "hard\n" >h1 && ln h1 h2
+mkdir -p .git/hooks && printf "#!/bin/sh\n" >.git/hooks/pre-commit
+'
+al run --headless -- sh -c "$agent"
+is "the agent's script succeeds inside" "$rc" 0
+al log --json
+checkpoints=$(printf '%s' "$out" | jq length)
+is "the real tree is untouched before promotion" "$(tree_fingerprint "$T")" "$orig"
+al promote --all
+is "promote --all succeeds" "$rc" 0
+contains "a fifo is refused" "$out" "refused fifo: a fifo"
+contains "a socket is refused" "$out" "refused sock: a socket"
+contains "a risky path is skipped" "$out" "skipped .git/hooks/pre-commit: risky"
+contains "a new executable is risky: skipped" "$out" "skipped tool: risky"
+is "a modified file" "$(cat a.txt)" changed
+is "a new file in new directories" "$(cat newdir/sub/f)" deep
+check "an empty new directory" test -d emptynew
+is "a directory mode" "$(stat -c %a src)" 700
+check "a deleted file" test ! -e old.txt
+check "a deleted directory with all below" test ! -e rmdir
+is "a directory became a symlink" "$(readlink totype)" a.txt
+is "a file became a directory" "$(cat fileto/in)" in
+is "a symlink to /etc is made as a link, not followed" "$(readlink etclink)" /etc
+is "a symlink to .. is made as a link" "$(readlink uplink)" ..
+check "no fifo was made" test ! -e fifo
+check "no socket was made" test ! -e sock
+is "a name with a newline" "$(cat "$(printf 'new\nline')")" nl
+is "hard links arrive as two files" "$(cat h1 h2)" "hard
+hard"
+check "the risky hook was not written" test ! -e .git/hooks/pre-commit
+canary_ok "promote --all"
+al status
+is "what was promoted is no longer a change" "$out" 'A .git/hooks/pre-commit [risky]
+A fifo
+A sock
+A suid [risky]
+A tool [risky]'
+al fsck
+is "fsck is clean after a promotion" "$rc" 0
+al log --json
+is "the checkpoints are all still there (nothing changed: none added)" "$(printf '%s' "$out" | jq length)" "$checkpoints"
+al run --headless --resume 1 -- cat newdir/sub/f
+is "promotion copies: the scratch keeps the agent's files" "$out" deep
+al promote --all --include-risky
+check "--include-risky writes the risky path" test -e .git/hooks/pre-commit
+contains "the setuid bit is dropped (and said)" "$out" "write  suid (setuid/setgid dropped)"
+is "setuid dropped, exec bit kept" "$(stat -c %a suid)" 755
+is "the exec bit is kept" "$(stat -c %a tool)" 755
+al promote --list
+contains "promote --list" "$out" "2    "
+al unpromote
+is "unpromote of the second" "$rc" 0
+check "... removes the hook" test ! -e .git/hooks/pre-commit
+check "... and the new executable" test ! -e tool
+al unpromote 1
+is "unpromote of the first" "$rc" 0
+is "the real tree is byte for byte as before" "$(tree_fingerprint "$T")" "$orig"
+al unpromote 1
+is "a promotion is undone once" "$rc" 1
+al promote --all
+is "promoting again after unpromote works" "$(cat a.txt)" changed
+printf 'user\n' >a.txt
+al unpromote
+is "unpromote refuses where the user changed a file since" "$rc" 3
+contains "... and names it" "$out" "changed since the promotion: a.txt"
+is "... nothing restored" "$(cat new.txt)" new
+al unpromote --force
+is "unpromote --force restores" "$rc" 0
+check "... the new file is gone" test ! -e new.txt
+al unpromote
+is "the forced unpromote is itself undoable" "$(cat a.txt)" user
+canary_ok "unpromote"
+
+# --- conflicts ------------------------------------------------------------
+new_world
+cd "$T" || exit 1
+twenty >f.txt
+printf 'keep\n' >del.txt
+printf 'shape\n' >shape.txt
+git add -A && git commit -qm c
+al run --headless -- sh -c 'sed -i "s/^line 2$/AGENT 2/" f.txt; printf "agent\n" >a.txt; printf "agent\n" >del.txt; printf "agent\n" >shape.txt'
+sed -i 's/^line 18$/USER 18/' f.txt
+al status
+contains "status: a clean merge" "$out" "M f.txt [real tree changed too: merges]"
+al promote f.txt
+is "a clean three-way merge is promoted" "$rc" 0
+contains "... and said" "$out" "f.txt (merged)"
+is "... with both sides' edits" "$(sed -n '2p;18p' f.txt)" "AGENT 2
+USER 18"
+printf 'user\n' >a.txt
+rm del.txt
+rm shape.txt && mkdir shape.txt
+before=$(tree_fingerprint_all "$T")
+al status --json
+is "status --json: conflict" "$(printf '%s' "$out" | jq -c '[.[] | select(.conflict) | .path]')" '["a.txt","del.txt","shape.txt"]'
+al promote --all
+is "conflicts stop the promotion: exit 3" "$rc" 3
+contains "same lines: a conflict" "$out" "conflict a.txt: changed in the real tree too, on the same lines"
+contains "a file the user deleted: a conflict" "$out" "conflict del.txt: the real tree changed it"
+contains "a file the user made a directory: a conflict" "$out" "conflict shape.txt: the real tree changed it since the checkpoint (was a file, now a directory)"
+is "nothing was written" "$(tree_fingerprint_all "$T")" "$before"
+al diff --conflicts
+contains "diff --conflicts shows the merge with markers" "$out" "<<<<<<<"
+al promote --all --ours
+is "--ours keeps the real tree's side" "$(cat a.txt)" user
+check "--ours leaves the user's directory" test -d shape.txt
+al promote a.txt --theirs
+is "--theirs takes the scratch's side" "$(cat a.txt)" agent
+al promote shape.txt --theirs
+is "--theirs replaces the user's directory (kept in the record)" "$(cat shape.txt)" agent
+al unpromote
+check "... and unpromote brings the directory back" test -d shape.txt
+
+# --- hostile: the real tree changes shape under a path (race) -------------
+new_world
+canary_dir
+cd "$T" || exit 1
+mkdir dir && printf 'x\n' >dir/x
+git add -A && git commit -qm d
+al run --headless -- sh -c 'printf "agent\n" >dir/new; printf "agent\n" >dir/x'
+rm -rf dir && ln -s "$C" dir
+al promote --all
+is "a directory replaced by a symlink: exit 3" "$rc" 3
+contains "... named" "$out" "conflict dir/new: a parent directory is a symlink in the real tree now"
+canary_ok "symlink race"
+check "nothing was written through the symlink" test ! -e "$C/new"
+
+# --- an agent's git commit, promoted --------------------------------------
+new_world
+cd "$T" || exit 1
+al run --headless -- sh -c 'printf "by agent\n" >agent.txt && git add agent.txt && git -c user.email=a@example.com -c user.name=agent commit -qm "agent commit"'
+is "the agent commits inside" "$rc" 0
+al promote --all --include-risky
+is "promote --all --include-risky" "$rc" 0
+check "git fsck is clean in the real repository" git fsck --no-progress
+is "git log shows the agent's commit" "$(git log -1 --format=%s)" "agent commit"
+is "and the work tree has its file" "$(cat agent.txt)" "by agent"
+
+# --- reject ------------------------------------------------------------------
+new_world
+cd "$T" || exit 1
+twenty >f.txt
+git add -A && git commit -qm f
+al run --headless -- sh -c 'sed -i "s/^line 2$/X 2/; s/^line 10$/X 10/; s/^line 19$/X 19/" f.txt; printf "agent\n" >a.txt; printf "n\n" >n.txt'
+al reject f.txt --hunk 2
+is "reject --hunk" "$rc" 0
+contains "... checkpointed" "$out" "(reject)"
+al diff -- f.txt
+is "the rejected hunk left the scratch" "$(printf '%s\n' "$out" | grep -c '^@@')" 2
+al run --headless --resume 1 -- cat f.txt
+is "the agent's next cat shows the old text there" "$(printf '%s\n' "$out" | sed -n 10p)" "line 10"
+al reject a.txt n.txt
+al status
+is "a rejected path is no longer a change" "$out" "M f.txt"
+al log --json
+is "the reject checkpoints have the reason" "$(printf '%s' "$out" | jq -r '[.[] | select(.reason == "reject")] | length')" 2
+
+# --- interrupted promotions are finished by the next command --------------
+new_world
+cd "$T" || exit 1
+al run --headless -- sh -c 'mkdir many && i=0; while [ $i -lt 2000 ]; do printf "%s\n" $i >many/f$i; i=$((i + 1)); done; printf "x\n" >a.txt'
+before=$(quick_fingerprint "$T")
+kills=0 finished=0 bad=0
+for i in $(seq 1 50); do
+	"$AIRLOCK" promote --all >/dev/null 2>&1 &
+	pid=$!
+	sleep "0.0$(( (i * 37) % 90 + 5 ))"
+	kill -9 $pid 2>/dev/null && kills=$((kills + 1))
+	wait $pid 2>/dev/null
+	"$AIRLOCK" status >"$W/status.out" 2>"$W/status.err"
+	grep -q "was interrupted" "$W/status.err" && finished=$((finished + 1))
+	state=$(quick_fingerprint "$T")
+	if [ "$state" != "$before" ]; then
+		# fully promoted: nothing left to promote, every file right
+		if [ -s "$W/status.out" ] || [ "$(cat many/f1999)" != 1999 ] || [ "$(cat a.txt)" != x ]; then
+			bad=$((bad + 1))
+		fi
+		"$AIRLOCK" unpromote >/dev/null 2>&1
+		[ "$(quick_fingerprint "$T")" = "$before" ] || bad=$((bad + 1))
+	fi
+	"$AIRLOCK" fsck >/dev/null 2>&1 || bad=$((bad + 1))
+done
+diag "kill -9 of 50 promotions: $kills killed, $finished finished by the next command"
+is "after each kill -9: fully before or fully after, unpromote restores, fsck clean" "$bad" 0
+check "some promotions were really interrupted" test "$finished" -gt 0
+check "no staging directory is left" test -z "$(ls -a "$T" | grep airlock-promote)"
+
+finish
