@@ -375,9 +375,9 @@ void warden_close_fds(int keep);
 /*
  * Applies op below root (the merged tree) without ever following a
  * symlink, crossing a mount or leaving root: parents are opened with
- * openat2(RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_XDEV), files
- * and links are written to a temporary and renamed into place, and a
- * directory is only removed when the plan says so. fd holds a
+ * openat2(RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_XDEV), files,
+ * links, fifos and sockets are made as a temporary and renamed into place,
+ * and a directory is only removed when the plan says so. fd holds a
  * ROLLBACK_FILE's content; lower is the real tree for ROLLBACK_LOWER.
  * 0, or -1 with *cause naming the path.
  */
@@ -739,11 +739,15 @@ enum rollback_kind {
 	ROLLBACK_SYMLINK,  /* p becomes a symlink to target */
 	ROLLBACK_LOWER,    /* p becomes the real tree's p (a copy; a whole
 			      tree for a directory, then absent before) */
+	ROLLBACK_SPECIAL,  /* p becomes a fifo or a socket: mode is
+			      S_IFIFO or S_IFSOCK | permission bits (never
+			      a device) */
 };
 struct rollback_op {
 	enum rollback_kind kind;
 	char *path;        /* relative, NUL-terminated */
-	uint32_t mode;     /* permission bits (07777) */
+	uint32_t mode;     /* permission bits (07777); ROLLBACK_SPECIAL: and
+			      the file type */
 	unsigned char hash[HASH_LEN];
 	char *target;      /* ROLLBACK_SYMLINK */
 };
@@ -755,16 +759,19 @@ struct rollback_plan {
  * The operations that take the view of cur (over the real tree lower) to
  * the view of to, in an order that applies (parents first). Reads lower
  * (to compare contents and list the children that a directory's change
- * of opacity shows or hides). Specials are left alone. 0 or -1 with *cause.
+ * of opacity shows or hides). Fifos and sockets of to are made again;
+ * devices, and the real tree's specials, are left alone. 0 or -1 with
+ * *cause.
  */
 int rollback_plan_make(const struct manifest *cur, const struct manifest *to,
     const char *lower, struct rollback_plan *, char **cause);
 void rollback_plan_free(struct rollback_plan *);
-/* "remove", "mkdir", "chmod", "file", "symlink", "lower". */
+/* "remove", "mkdir", "chmod", "file", "symlink", "lower", "special". */
 const char *rollback_kind_name(enum rollback_kind);
 /* An op as a record (for the warden's socket), and back: the decoder
  * checks every field (a relative path without empty, "." or ".."
- * components). */
+ * components; file type bits only on ROLLBACK_SPECIAL, and only those of
+ * a fifo or a socket). */
 void rollback_op_encode(struct buf *, const struct rollback_op *);
 int rollback_op_decode(const void *, size_t, struct rollback_op *,
     char **cause);

@@ -3,9 +3,9 @@
  * the agent runs and may have planted symlinks or mounts anywhere below the
  * tree: every path is opened beneath the tree's root fd without following
  * symlinks or crossing mounts (beneath.c), the last component only through
- * *at calls that do not follow it either. Files and links are written to a
- * temporary next to their place and renamed over it, so a reader sees the
- * old or the new one. The real tree's copies come from an fd the warden
+ * *at calls that do not follow it either. Files, links, fifos and sockets
+ * are made as a temporary next to their place and renamed over it, so a
+ * reader sees the old or the new one. The real tree's copies come from an fd the warden
  * opened before pivot_root, which the agent never had.
  */
 #include "config.h"
@@ -205,6 +205,35 @@ apply_symlink(struct apply *a, int dir, const char *name, const char *target)
 	return 0;
 }
 
+/* A fifo or a socket (never a device: the decoder lets no other type
+ * through), made under a temporary name and renamed into place. */
+static int
+apply_special(struct apply *a, int dir, const char *name, uint32_t mode)
+{
+	char tmp[64];
+	int tries = 0, rc, error;
+
+	if (!S_ISFIFO(mode) && !S_ISSOCK(mode))
+		return apply_fail(a, "make", EINVAL);
+	do {
+		apply_temp_name(tmp, sizeof tmp);
+		rc = mknodat(dir, tmp, (mode & S_IFMT) | 0600, 0);
+	} while (rc != 0 && errno == EEXIST && ++tries < 16);
+	if (rc != 0)
+		return apply_fail(a, "make", errno);
+	/* the umask must not decide the mode */
+	if (apply_chmod(a, dir, tmp, mode & 07777) != 0) {
+		unlinkat(dir, tmp, 0);
+		return -1;
+	}
+	if (renameat(dir, tmp, dir, name) != 0) {
+		error = errno;
+		unlinkat(dir, tmp, 0);
+		return apply_fail(a, "make", error);
+	}
+	return 0;
+}
+
 static int
 apply_copy(struct apply *a, int ldir, int dir, const char *name, int depth);
 
@@ -322,6 +351,8 @@ warden_apply(int root, int lower, const struct rollback_op *op, int fd,
 		return apply_symlink(&a, dir, name, op->target);
 	case ROLLBACK_LOWER:
 		return apply_lower(&a, lower, dir, name);
+	case ROLLBACK_SPECIAL:
+		return apply_special(&a, dir, name, op->mode);
 	}
 	return apply_fail(&a, "apply", EINVAL);
 }
