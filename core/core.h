@@ -269,6 +269,13 @@ void sandbox_relay(struct sandbox *);
 int sandbox_apply(struct sandbox *, const struct rollback_op *, int fd,
     char **cause);
 /*
+ * After a failed sandbox_apply: 1 when the agent has exited (its end read
+ * now when it was still waiting), once the warden is reaped: the mounts are
+ * gone then, and nothing but airlock changes the scratch (sandbox_end still
+ * follows); 0 when the agent runs, or the warden went without a word.
+ */
+int sandbox_ended(struct sandbox *);
+/*
  * Ends the sandbox after the agent exited (status: its wait status, -1 when
  * unknown): reaps the warden, closes sb->sock and takes the terminal back.
  * The signals stay blocked (so a Ctrl-C during the exit checkpoint is not
@@ -785,7 +792,10 @@ void rollback_op_clear(struct rollback_op *);
  * applies the plan through the warden (sb: the session runs here) or
  * restores the scratch (sb NULL: the caller holds the session's lock), then
  * appends a checkpoint (reason "rollback", restored_from to) and sets
- * *now to its number. Refuses while <session dir>/promote.lock is locked by
+ * *now to its number. When the command exits meanwhile, the rollback waits
+ * for the sandbox to go and restores the scratch (the caller, the
+ * supervisor, holds the session's lock), and the checkpoint's label says
+ * "finished after the command exited". Refuses while <session dir>/promote.lock is locked by
  * a promotion, and holds that lock meanwhile. 0 or -1 with *cause.
  */
 int rollback_session(struct store *, const struct session *,
