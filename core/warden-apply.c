@@ -170,6 +170,13 @@ apply_copy_bytes(int in, int out)
 	}
 }
 
+/* Set-id bits again: writing cleared them (without CAP_FSETID). */
+static int
+apply_privs(int fd, uint32_t mode)
+{
+	return (mode & (S_ISUID | S_ISGID)) != 0 ? fchmod(fd, mode) : 0;
+}
+
 /* Writes in's content as name of dir with mode: temporary, then rename. */
 static int
 apply_write(struct apply *a, int dir, const char *name, int in, uint32_t mode)
@@ -184,7 +191,7 @@ apply_write(struct apply *a, int dir, const char *name, int in, uint32_t mode)
 	} while (out < 0 && errno == EEXIST && ++tries < 16);
 	if (out < 0)
 		return apply_fail(a, "write", errno);
-	if (apply_copy_bytes(in, out) != 0) {
+	if (apply_copy_bytes(in, out) != 0 || apply_privs(out, mode) != 0) {
 		error = errno;
 		close(out);
 		unlinkat(dir, tmp, 0);
@@ -284,7 +291,8 @@ apply_fill_one(struct apply *a, int from, int to, const char *name,
 			return apply_fail(a, "copy", errno);
 		out = openat(to, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
 		    O_CLOEXEC, sb.st_mode & 07777);
-		if (out < 0 || apply_copy_bytes(in, out) != 0)
+		if (out < 0 || apply_copy_bytes(in, out) != 0 ||
+		    apply_privs(out, sb.st_mode & 07777) != 0)
 			return apply_fail(a, "copy", errno);
 		return 0;
 	}
