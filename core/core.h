@@ -269,6 +269,13 @@ void sandbox_relay(struct sandbox *);
 int sandbox_apply(struct sandbox *, const struct rollback_op *, int fd,
     char **cause);
 /*
+ * After a failed sandbox_apply: 1 when the agent has exited (its end read
+ * now when it was still waiting), once the warden is reaped: the mounts are
+ * gone then, and nothing but airlock changes the scratch (sandbox_end still
+ * follows); 0 when the agent runs, or the warden went without a word.
+ */
+int sandbox_ended(struct sandbox *);
+/*
  * Ends the sandbox after the agent exited (status: its wait status, -1 when
  * unknown): reaps the warden, closes sb->sock and takes the terminal back.
  * The signals stay blocked (so a Ctrl-C during the exit checkpoint is not
@@ -375,9 +382,9 @@ void warden_close_fds(int keep);
 /*
  * Applies op below root (the merged tree) without ever following a
  * symlink, crossing a mount or leaving root: parents are opened with
- * openat2(RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_XDEV), files
- * and links are written to a temporary and renamed into place, and a
- * directory is only removed when the plan says so. fd holds a
+ * openat2(RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_XDEV), files,
+ * links, fifos and sockets are made as a temporary and renamed into place,
+ * and a directory is only removed when the plan says so. fd holds a
  * ROLLBACK_FILE's content; lower is the real tree for ROLLBACK_LOWER.
  * 0, or -1 with *cause naming the path.
  */
@@ -795,11 +802,15 @@ enum rollback_kind {
 	ROLLBACK_SYMLINK,  /* p becomes a symlink to target */
 	ROLLBACK_LOWER,    /* p becomes the real tree's p (a copy; a whole
 			      tree for a directory, then absent before) */
+	ROLLBACK_SPECIAL,  /* p becomes a fifo or a socket: mode is
+			      S_IFIFO or S_IFSOCK | permission bits (never
+			      a device) */
 };
 struct rollback_op {
 	enum rollback_kind kind;
 	char *path;        /* relative, NUL-terminated */
-	uint32_t mode;     /* permission bits (07777) */
+	uint32_t mode;     /* permission bits (07777); ROLLBACK_SPECIAL: and
+			      the file type */
 	unsigned char hash[HASH_LEN];
 	char *target;      /* ROLLBACK_SYMLINK */
 };
@@ -811,16 +822,19 @@ struct rollback_plan {
  * The operations that take the view of cur (over the real tree lower) to
  * the view of to, in an order that applies (parents first). Reads lower
  * (to compare contents and list the children that a directory's change
- * of opacity shows or hides). Specials are left alone. 0 or -1 with *cause.
+ * of opacity shows or hides). Fifos and sockets of to are made again;
+ * devices, and the real tree's specials, are left alone. 0 or -1 with
+ * *cause.
  */
 int rollback_plan_make(const struct manifest *cur, const struct manifest *to,
     const char *lower, struct rollback_plan *, char **cause);
 void rollback_plan_free(struct rollback_plan *);
-/* "remove", "mkdir", "chmod", "file", "symlink", "lower". */
+/* "remove", "mkdir", "chmod", "file", "symlink", "lower", "special". */
 const char *rollback_kind_name(enum rollback_kind);
 /* An op as a record (for the warden's socket), and back: the decoder
  * checks every field (a relative path without empty, "." or ".."
- * components). */
+ * components; file type bits only on ROLLBACK_SPECIAL, and only those of
+ * a fifo or a socket). */
 void rollback_op_encode(struct buf *, const struct rollback_op *);
 int rollback_op_decode(const void *, size_t, struct rollback_op *,
     char **cause);
@@ -834,7 +848,10 @@ void rollback_op_clear(struct rollback_op *);
  * applies the plan through the warden (sb: the session runs here) or
  * restores the scratch (sb NULL: the caller holds the session's lock), then
  * appends a checkpoint (reason "rollback", restored_from to) and sets
- * *now to its number. Refuses while <session dir>/promote.lock is locked by
+ * *now to its number. When the command exits meanwhile, the rollback waits
+ * for the sandbox to go and restores the scratch (the caller, the
+ * supervisor, holds the session's lock), and the checkpoint's label says
+ * "finished after the command exited". Refuses while <session dir>/promote.lock is locked by
  * a promotion, and holds that lock meanwhile. 0 or -1 with *cause.
  */
 int rollback_session(struct store *, const struct session *,

@@ -7,7 +7,10 @@
  * A running session is rolled back by its supervisor through the warden,
  * which changes the merged view while the agent keeps running (overlayfs
  * forbids touching the upper dir under a mounted overlay); one that does not
- * run is restored in its scratch directly (restore_upper).
+ * run is restored in its scratch directly (restore_upper). When the command
+ * exits halfway through a live rollback, the rollback is finished that way
+ * once the sandbox is gone: the supervisor doing it holds the session's
+ * lock, and takes the exit checkpoint only after it.
  *
  * promote.lock in the session's directory is the promotion's: a rollback
  * refuses to start while a promotion holds it, and holds it meanwhile so
@@ -111,6 +114,27 @@ rollback_offline(struct store *st, const struct session *s, uint32_t to,
 	return rc;
 }
 
+/*
+ * The live way, or when the command exits meanwhile, the offline way once
+ * its sandbox is gone (*offline set). 0 or -1 with *cause.
+ */
+static int
+rollback_apply(struct store *st, const struct session *s, struct sandbox *sb,
+    uint32_t before, uint32_t to, int *offline, char **cause)
+{
+	*offline = sb == NULL;
+	if (sb == NULL)
+		return rollback_offline(st, s, to, cause);
+	if (rollback_live(st, s, sb, before, to, cause) == 0)
+		return 0;
+	if (!sandbox_ended(sb))
+		return -1;
+	free(*cause);
+	*cause = NULL;
+	*offline = 1;
+	return rollback_offline(st, s, to, cause);
+}
+
 static int
 rollback_locked(struct store *st, const struct session *s,
     struct sandbox *sb, uint32_t to, uint32_t *now, char **cause)
@@ -120,7 +144,7 @@ rollback_locked(struct store *st, const struct session *s,
 	AUTOFREE char *label = xasprintf("before rollback to %u", to);
 	char *why = NULL;
 	uint32_t before;
-	int rc;
+	int rc, offline;
 
 	rc = checkpoint_get(st, s->id, to, &c, cause);
 	if (rc != 0) {
@@ -137,8 +161,7 @@ rollback_locked(struct store *st, const struct session *s,
 	o.restored_from = CKPT_NONE;
 	if (session_checkpoint(st, s, &o, &before, NULL, cause) < 0)
 		return -1;
-	rc = sb != NULL ? rollback_live(st, s, sb, before, to, &why) :
-	    rollback_offline(st, s, to, &why);
+	rc = rollback_apply(st, s, sb, before, to, &offline, &why);
 	if (rc != 0) {
 		*cause = xasprintf("%s (the rollback stopped halfway; "
 		    "checkpoint %u holds the state before it)", why, before);
@@ -146,7 +169,8 @@ rollback_locked(struct store *st, const struct session *s,
 		return -1;
 	}
 	o.reason = "rollback";
-	o.label = NULL;
+	o.label = sb != NULL && offline ? "finished after the command exited" :
+	    NULL;
 	o.force = 1;
 	o.restored_from = to;
 	return session_checkpoint(st, s, &o, now, NULL, cause) < 0 ? -1 : 0;

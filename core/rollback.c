@@ -30,6 +30,7 @@ static const char *const rollback_kind_names[] = {
 	[ROLLBACK_FILE] = "file",
 	[ROLLBACK_SYMLINK] = "symlink",
 	[ROLLBACK_LOWER] = "lower",
+	[ROLLBACK_SPECIAL] = "special",
 };
 
 /* What one path is in one view. */
@@ -38,7 +39,9 @@ enum view_kind {
 	VIEW_FILE,
 	VIEW_DIR,
 	VIEW_LINK,
-	VIEW_KEEP,     /* a special, or a file recorded without content */
+	VIEW_SPECIAL,  /* a fifo or a socket of a manifest */
+	VIEW_KEEP,     /* a device, a special of the real tree, or a file
+			  recorded without content */
 };
 struct view {
 	enum view_kind kind;
@@ -147,6 +150,13 @@ rollback_lower_view(struct planner *p, const char *path, struct view *v)
 	return 0;
 }
 
+/* 1 for the specials a rollback makes again: fifos and sockets. */
+static int
+rollback_makeable(uint32_t mode)
+{
+	return S_ISFIFO(mode) || S_ISSOCK(mode);
+}
+
 static void
 rollback_entry_view(const struct mentry *e, struct view *v)
 {
@@ -164,7 +174,7 @@ rollback_entry_view(const struct mentry *e, struct view *v)
 		v->kind = VIEW_LINK;
 		break;
 	case MENTRY_SPECIAL:
-		v->kind = VIEW_KEEP;
+		v->kind = rollback_makeable(e->mode) ? VIEW_SPECIAL : VIEW_KEEP;
 		break;
 	case MENTRY_WHITEOUT:
 	case MENTRY_ABSENT:
@@ -309,7 +319,8 @@ rollback_target(const struct view *v)
 	return v->e != NULL ? v->e->target : v->target;
 }
 
-/* Makes path a file or a link as d says (c: what is there now). */
+/* Makes path a file, a link or a fifo or socket as d says (c: what is
+ * there now). */
 static int
 rollback_leaf(struct planner *p, const char *path, const struct view *c,
     const struct view *d)
@@ -320,10 +331,12 @@ rollback_leaf(struct planner *p, const char *path, const struct view *c,
 	if (c->kind == d->kind && d->kind == VIEW_FILE) {
 		if ((same = rollback_same_content(p, path, c, d)) < 0)
 			return -1;
-	} else if (c->kind == d->kind)
+	} else if (c->kind == d->kind && d->kind == VIEW_SPECIAL)
+		same = (c->e->mode & S_IFMT) == (d->e->mode & S_IFMT);
+	else if (c->kind == d->kind)
 		same = strcmp(rollback_target(c), rollback_target(d)) == 0;
 	if (same) {
-		if (d->kind == VIEW_FILE && c->mode != d->mode)
+		if (d->kind != VIEW_LINK && c->mode != d->mode)
 			rollback_emit(p, ROLLBACK_CHMOD, path, d->mode);
 		return 0;
 	}
@@ -333,6 +346,9 @@ rollback_leaf(struct planner *p, const char *path, const struct view *c,
 	}
 	if (d->e == NULL)
 		rollback_emit(p, ROLLBACK_LOWER, path, 0);
+	else if (d->kind == VIEW_SPECIAL)
+		rollback_emit(p, ROLLBACK_SPECIAL, path,
+		    d->e->mode & (S_IFMT | 07777));
 	else if (d->kind == VIEW_FILE) {
 		op = rollback_emit(p, ROLLBACK_FILE, path, d->mode);
 		memcpy(op->hash, d->e->hash, HASH_LEN);
@@ -449,6 +465,7 @@ rollback_one(struct planner *p, const char *path)
 		break;
 	case VIEW_FILE:
 	case VIEW_LINK:
+	case VIEW_SPECIAL:
 		rc = rollback_leaf(p, path, &c, &d);
 		break;
 	case VIEW_DIR:
@@ -574,6 +591,16 @@ rollback_path_ok(const char *path)
 	}
 }
 
+/* Permission bits, and for a special the type of a fifo or a socket. */
+static int
+rollback_mode_ok(uint64_t kind, uint64_t mode)
+{
+	if (kind != ROLLBACK_SPECIAL)
+		return mode <= 07777;
+	return (mode & ~(uint64_t)(S_IFMT | 07777)) == 0 &&
+	    ((mode & S_IFMT) == S_IFIFO || (mode & S_IFMT) == S_IFSOCK);
+}
+
 int
 rollback_op_decode(const void *data, size_t len, struct rollback_op *op,
     char **cause)
@@ -592,7 +619,8 @@ rollback_op_decode(const void *data, size_t len, struct rollback_op *op,
 	hash = rec_get_bytes(&r, &hlen);
 	op->target = rec_get_str(&r);
 	if (r.error || r.left != 0 || version != ROLLBACK_RECORD_VERSION ||
-	    kind > ROLLBACK_LOWER || mode > 07777 || hlen != HASH_LEN ||
+	    kind > ROLLBACK_SPECIAL || !rollback_mode_ok(kind, mode) ||
+	    hlen != HASH_LEN ||
 	    op->path == NULL || !rollback_path_ok(op->path) ||
 	    (kind == ROLLBACK_SYMLINK) != (op->target != NULL) ||
 	    (op->target != NULL && op->target[0] == '\0')) {

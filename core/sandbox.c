@@ -797,6 +797,27 @@ sandbox_apply(struct sandbox *sb, const struct rollback_op *op, int fd,
 }
 
 int
+sandbox_ended(struct sandbox *sb)
+{
+	struct pollfd pfd;
+	int status;
+
+	/* a failed send may have left the agent's end unread */
+	while (!sb->exited && sb->sock >= 0) {
+		pfd.fd = sb->sock;
+		pfd.events = POLLIN;
+		if (poll(&pfd, 1, 0) <= 0 || sandbox_message(sb, &status) != 0)
+			break;
+	}
+	if (!sb->exited)
+		return 0;
+	/* the warden goes right after the agent's end: once it is reaped,
+	 * every process of its namespaces is, and the overlay with them */
+	sandbox_reap(sb);
+	return 1;
+}
+
+int
 sandbox_end(struct sandbox *sb, int status, char **cause)
 {
 	AUTOFREE char *how = NULL;

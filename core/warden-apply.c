@@ -3,14 +3,15 @@
  * the agent runs and may have planted symlinks or mounts anywhere below the
  * tree: every path is opened beneath the tree's root fd without following
  * symlinks or crossing mounts (beneath.c), the last component only through
- * *at calls that do not follow it either. Files and links are written to a
- * temporary next to their place and renamed over it, so a reader sees the
- * old or the new one. The real tree's copies come from an fd the warden
+ * *at calls that do not follow it either. Files, links, fifos and sockets
+ * are made as a temporary next to their place and renamed over it, so a
+ * reader sees the old or the new one. The real tree's copies come from an fd the warden
  * opened before pivot_root, which the agent never had.
  */
 #include "config.h"
 
 #include <sys/random.h>
+#include <sys/sendfile.h>
 #include <sys/stat.h>
 
 #include <dirent.h>
@@ -132,7 +133,9 @@ apply_temp_name(char *out, size_t size)
 	    r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7]);
 }
 
-/* Copies every byte of in (from its start) to out. 0 or -1 with errno. */
+/* Copies every byte of in (from its start) to out, in the kernel where it
+ * can (copy_file_range refuses the overlay and the real tree as a pair:
+ * sendfile does not), else through a buffer. 0 or -1 with errno. */
 static int
 apply_copy_bytes(int in, int out)
 {
@@ -140,6 +143,16 @@ apply_copy_bytes(int in, int out)
 	off_t off = 0;
 	ssize_t n, w, done;
 
+	for (;;) {
+		n = sendfile(out, in, &off, (size_t)1 << 30);
+		if (n > 0 || (n < 0 && errno == EINTR))
+			continue;
+		if (n == 0)
+			return 0;
+		if (errno != EINVAL && errno != ENOSYS)
+			return -1;
+		break;
+	}
 	for (;;) {
 		n = pread(in, chunk, sizeof chunk, off);
 		if (n < 0 && errno == EINTR)
@@ -157,6 +170,13 @@ apply_copy_bytes(int in, int out)
 	}
 }
 
+/* Set-id bits again: writing cleared them (without CAP_FSETID). */
+static int
+apply_privs(int fd, uint32_t mode)
+{
+	return (mode & (S_ISUID | S_ISGID)) != 0 ? fchmod(fd, mode) : 0;
+}
+
 /* Writes in's content as name of dir with mode: temporary, then rename. */
 static int
 apply_write(struct apply *a, int dir, const char *name, int in, uint32_t mode)
@@ -167,11 +187,11 @@ apply_write(struct apply *a, int dir, const char *name, int in, uint32_t mode)
 	do {
 		apply_temp_name(tmp, sizeof tmp);
 		out = openat(dir, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
-		    O_CLOEXEC, 0600);
+		    O_CLOEXEC, mode & 07777);
 	} while (out < 0 && errno == EEXIST && ++tries < 16);
 	if (out < 0)
 		return apply_fail(a, "write", errno);
-	if (apply_copy_bytes(in, out) != 0 || fchmod(out, mode) != 0) {
+	if (apply_copy_bytes(in, out) != 0 || apply_privs(out, mode) != 0) {
 		error = errno;
 		close(out);
 		unlinkat(dir, tmp, 0);
@@ -205,26 +225,104 @@ apply_symlink(struct apply *a, int dir, const char *name, const char *target)
 	return 0;
 }
 
+/* A fifo or a socket (never a device: the decoder lets no other type
+ * through), made under a temporary name and renamed into place. */
 static int
-apply_copy(struct apply *a, int ldir, int dir, const char *name, int depth);
-
-/* Copies the real tree's directory name (ldir) over, into a new one. */
-static int
-apply_copy_dir(struct apply *a, int ldir, int dir, const char *name,
-    uint32_t mode, int depth)
+apply_special(struct apply *a, int dir, const char *name, uint32_t mode)
 {
-	AUTOCLOSE int to = -1;
+	char tmp[64];
+	int tries = 0, rc, error;
+
+	if (!S_ISFIFO(mode) && !S_ISSOCK(mode))
+		return apply_fail(a, "make", EINVAL);
+	do {
+		apply_temp_name(tmp, sizeof tmp);
+		rc = mknodat(dir, tmp, (mode & S_IFMT) | 0600, 0);
+	} while (rc != 0 && errno == EEXIST && ++tries < 16);
+	if (rc != 0)
+		return apply_fail(a, "make", errno);
+	/* the umask must not decide the mode */
+	if (apply_chmod(a, dir, tmp, mode & 07777) != 0) {
+		unlinkat(dir, tmp, 0);
+		return -1;
+	}
+	if (renameat(dir, tmp, dir, name) != 0) {
+		error = errno;
+		unlinkat(dir, tmp, 0);
+		return apply_fail(a, "make", error);
+	}
+	return 0;
+}
+
+static int
+apply_fill(struct apply *a, int from, int to, int depth);
+
+/* One entry of a directory being filled: name of from copied into to,
+ * where nothing is yet (no temporary: the directory is one itself). */
+static int
+apply_fill_one(struct apply *a, int from, int to, const char *name,
+    int depth)
+{
+	AUTOCLOSE int in = -1;
+	AUTOCLOSE int out = -1;
+	struct stat sb;
+	char *target;
+	ssize_t n;
+	int rc;
+
+	if (fstatat(from, name, &sb, AT_SYMLINK_NOFOLLOW) != 0)
+		return errno == ENOENT ? 0 : apply_fail(a, "copy", errno);
+	if (S_ISDIR(sb.st_mode)) {
+		if (mkdirat(to, name, 0700) != 0 ||
+		    (in = beneath_open(from, name, O_RDONLY | O_DIRECTORY)) < 0 ||
+		    (out = beneath_open(to, name, O_RDONLY | O_DIRECTORY)) < 0)
+			return apply_fail(a, "copy", errno);
+		rc = apply_fill(a, in, out, depth + 1);
+		in = -1;   /* apply_fill closed it */
+		if (rc != 0)
+			return -1;
+		if (fchmod(out, sb.st_mode & 07777) != 0)
+			return apply_fail(a, "chmod", errno);
+		return 0;
+	}
+	if (S_ISREG(sb.st_mode)) {
+		in = beneath_open(from, name, O_RDONLY | O_NONBLOCK | O_NOCTTY);
+		if (in < 0)
+			return apply_fail(a, "copy", errno);
+		out = openat(to, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
+		    O_CLOEXEC, sb.st_mode & 07777);
+		if (out < 0 || apply_copy_bytes(in, out) != 0 ||
+		    apply_privs(out, sb.st_mode & 07777) != 0)
+			return apply_fail(a, "copy", errno);
+		return 0;
+	}
+	if (!S_ISLNK(sb.st_mode))
+		return 0;
+	target = xmalloc((size_t)sb.st_size + 1);
+	n = readlinkat(from, name, target, (size_t)sb.st_size + 1);
+	if (n != sb.st_size) {
+		free(target);
+		return apply_fail(a, "copy", n < 0 ? errno : EAGAIN);
+	}
+	target[n] = '\0';
+	rc = symlinkat(target, to, name);
+	free(target);
+	return rc != 0 ? apply_fail(a, "copy", errno) : 0;
+}
+
+/* Copies every entry of the real tree's directory from (closed here)
+ * into the new directory to. */
+static int
+apply_fill(struct apply *a, int from, int to, int depth)
+{
 	struct dirent *d;
 	DIR *list;
-	int from, rc = 0;
+	int rc = 0;
 
-	if (depth > APPLY_DEPTH_MAX)
+	if (depth > APPLY_DEPTH_MAX) {
+		close(from);
 		return apply_fail(a, "copy", ELOOP);
-	if (apply_mkdir(a, dir, name, 0700) != 0)
-		return -1;
-	if ((to = beneath_open(dir, name, O_RDONLY | O_DIRECTORY)) < 0 ||
-	    (from = beneath_open(ldir, name, O_RDONLY | O_DIRECTORY)) < 0)
-		return apply_fail(a, "copy", errno);
+	}
 	if ((list = fdopendir(from)) == NULL) {
 		rc = errno;
 		close(from);
@@ -232,13 +330,49 @@ apply_copy_dir(struct apply *a, int ldir, int dir, const char *name,
 	}
 	while (rc == 0 && (errno = 0, d = readdir(list)) != NULL) {
 		if (strcmp(d->d_name, ".") != 0 && strcmp(d->d_name, "..") != 0)
-			rc = apply_copy(a, dirfd(list), to, d->d_name, depth + 1);
+			rc = apply_fill_one(a, dirfd(list), to, d->d_name, depth);
 	}
 	if (rc == 0 && errno != 0)
 		rc = apply_fail(a, "copy", errno);
 	closedir(list);
+	return rc;
+}
+
+/*
+ * Copies the real tree's directory name (of ldir) as name of dir: built
+ * whole under a temporary name, then renamed into place once, so its
+ * entries need no temporaries of their own, and a reader sees no half
+ * copy. Something there by then (the agent's, made meanwhile) goes.
+ */
+static int
+apply_copy_dir(struct apply *a, int ldir, int dir, const char *name,
+    uint32_t mode)
+{
+	AUTOCLOSE int to = -1;
+	char tmp[64];
+	int from, tries = 0, rc;
+
+	do {
+		apply_temp_name(tmp, sizeof tmp);
+		rc = mkdirat(dir, tmp, 0700);
+	} while (rc != 0 && errno == EEXIST && ++tries < 16);
+	if (rc != 0)
+		return apply_fail(a, "copy", errno);
+	if ((to = beneath_open(dir, tmp, O_RDONLY | O_DIRECTORY)) < 0 ||
+	    (from = beneath_open(ldir, name, O_RDONLY | O_DIRECTORY)) < 0)
+		rc = apply_fail(a, "copy", errno);
+	else
+		rc = apply_fill(a, from, to, 1);
 	if (rc == 0 && fchmod(to, mode) != 0)
 		rc = apply_fail(a, "chmod", errno);
+	if (rc == 0 && renameat2(dir, tmp, dir, name, RENAME_NOREPLACE) != 0) {
+		if (errno == EEXIST && apply_remove(a, dir, name, 0) == 0 &&
+		    renameat2(dir, tmp, dir, name, RENAME_NOREPLACE) == 0)
+			return 0;
+		rc = apply_fail(a, "copy", errno);
+	}
+	if (rc != 0)
+		apply_remove(a, dir, tmp, 0);
 	return rc;
 }
 
@@ -256,8 +390,7 @@ apply_copy(struct apply *a, int ldir, int dir, const char *name, int depth)
 		return errno == ENOENT ? apply_remove(a, dir, name, depth) :
 		    apply_fail(a, "copy", errno);
 	if (S_ISDIR(sb.st_mode))
-		return apply_copy_dir(a, ldir, dir, name, sb.st_mode & 07777,
-		    depth);
+		return apply_copy_dir(a, ldir, dir, name, sb.st_mode & 07777);
 	if (S_ISREG(sb.st_mode)) {
 		in = beneath_open(ldir, name, O_RDONLY | O_NONBLOCK | O_NOCTTY);
 		if (in < 0)
@@ -296,8 +429,8 @@ apply_lower(struct apply *a, int lower, int dir, const char *name)
 	return apply_copy(a, ldir, dir, name, 0);
 }
 
-int
-warden_apply(int root, int lower, const struct rollback_op *op, int fd,
+static int
+apply_op(int root, int lower, const struct rollback_op *op, int fd,
     char **cause)
 {
 	struct apply a = { op->path, cause };
@@ -322,6 +455,21 @@ warden_apply(int root, int lower, const struct rollback_op *op, int fd,
 		return apply_symlink(&a, dir, name, op->target);
 	case ROLLBACK_LOWER:
 		return apply_lower(&a, lower, dir, name);
+	case ROLLBACK_SPECIAL:
+		return apply_special(&a, dir, name, op->mode);
 	}
 	return apply_fail(&a, "apply", EINVAL);
+}
+
+int
+warden_apply(int root, int lower, const struct rollback_op *op, int fd,
+    char **cause)
+{
+	/* files are made with their modes, the real tree's or the plan's */
+	mode_t mask = umask(0);
+	int rc;
+
+	rc = apply_op(root, lower, op, fd, cause);
+	umask(mask);
+	return rc;
 }

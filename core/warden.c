@@ -26,6 +26,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "core/core.h"
@@ -44,6 +45,7 @@ struct warden {
 	int sfd;         /* signalfd for SIGCHLD */
 	int root;        /* O_PATH of the merged tree, for rollbacks */
 	int lower;       /* O_PATH of the real tree under the overlay */
+	long apply_delay_ms;  /* tests: a wait before each rollback op */
 	pid_t agent;
 };
 
@@ -293,6 +295,13 @@ warden_apply_request(struct warden *w, const char *data, size_t len, int fd)
 	char *cause = NULL;
 	int rc;
 
+	if (w->apply_delay_ms > 0) {
+		struct timespec ts = { w->apply_delay_ms / 1000,
+		    w->apply_delay_ms % 1000 * 1000000 };
+
+		while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+			;
+	}
 	rc = rollback_op_decode(data, len, &op, &cause);
 	if (rc == 0) {
 		rc = warden_apply(w->root, w->lower, &op, fd, &cause);
@@ -352,6 +361,21 @@ warden_loop(struct warden *w)
 	}
 }
 
+/* AIRLOCK_TEST_APPLY_DELAY_MS: the tests' way to make a live rollback
+ * long enough for the command to exit halfway through (0: none). */
+static long
+warden_test_delay(void)
+{
+	const char *text = getenv("AIRLOCK_TEST_APPLY_DELAY_MS");
+	char *end;
+	long ms;
+
+	if (text == NULL || *text == '\0')
+		return 0;
+	ms = strtol(text, &end, 10);
+	return *end == '\0' && ms > 0 && ms <= 60000 ? ms : 0;
+}
+
 static NORETURN void
 warden_fail(int sock, char *cause)
 {
@@ -401,6 +425,7 @@ warden_main(const struct sandbox_config *cfg, int sock, int unprivileged)
 	w.root = -1;
 	w.lower = -1;
 	w.agent = -1;
+	w.apply_delay_ms = warden_test_delay();
 	warden_prepare(&w);
 	if (cfg->net == NET_NONE && warden_loopback_up(&cause) != 0)
 		warden_fail(sock, cause);

@@ -431,6 +431,33 @@ ckpt_has_base(struct ckpt_take *t, const struct mentry *e, char **cause)
 	return rc < 0 ? -1 : rc == 0;
 }
 
+/*
+ * A base of the same size as the scratch's file at its path, which is
+ * stored by now: hashed first, and when it is the same content (a copy of
+ * the real file, as a live rollback makes), not compressed and stored
+ * again. 0 when b is done, 1 to store it, 2 when it is no file now, -1.
+ */
+static int
+ckpt_base_as_scratch(struct ckpt_take *t, const struct mentry *e,
+    struct mentry *b, char **cause)
+{
+	static const unsigned char none[HASH_LEN];
+	int rc;
+
+	if (e->kind != MENTRY_FILE || !e->has_content || e->size != b->size ||
+	    b->size > CKPT_BASE_MAX_SIZE)
+		return 1;
+	rc = ckpt_read_file(t, t->lowerfd, b, CKPT_HASH_ONLY, cause);
+	if (rc != 0)
+		return rc < 0 ? -1 : 2;
+	if (memcmp(b->hash, e->hash, HASH_LEN) == 0) {
+		b->has_content = 1;
+		return 0;
+	}
+	/* unreadable: recorded (and noted) without content already */
+	return memcmp(b->hash, none, HASH_LEN) == 0 ? 0 : 1;
+}
+
 /* What the real tree holds at e's path, without following symlinks. */
 static int
 ckpt_capture_base(struct ckpt_take *t, const struct mentry *e, char **cause)
@@ -456,8 +483,13 @@ ckpt_capture_base(struct ckpt_take *t, const struct mentry *e, char **cause)
 	if (rc == 1)
 		b.kind = MENTRY_ABSENT;
 	else if (b.kind == MENTRY_FILE) {
-		rc = ckpt_read_file(t, t->lowerfd, &b, b.size <=
-		    CKPT_BASE_MAX_SIZE ? CKPT_STORE : CKPT_HASH_ONLY, cause);
+		rc = ckpt_base_as_scratch(t, e, &b, cause);
+		if (rc == 1)
+			rc = ckpt_read_file(t, t->lowerfd, &b, b.size <=
+			    CKPT_BASE_MAX_SIZE ? CKPT_STORE : CKPT_HASH_ONLY,
+			    cause);
+		else if (rc == 2)
+			rc = 1;
 		if (rc < 0) {
 			free(b.target);
 			return -1;

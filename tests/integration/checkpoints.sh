@@ -287,4 +287,40 @@ wait "$lpid"
 al rollback 0 live
 is "once the promotion is done, rollback works" "$rc" 0
 
+# A live rollback that the command's exit interrupts is finished on the
+# scratch once the sandbox is gone. The warden waits before each operation
+# (a test seam), and the command exits as soon as the second one (removing
+# f1) is done, with 20 more to go.
+new_world
+cd "$T" || exit 1
+initial=$(tree_fingerprint "$T")
+o=$W/quits.out
+AIRLOCK_TEST_APPLY_DELAY_MS=200 "$AIRLOCK" run --headless --name quits -- bash -c '
+set -e
+for i in $(seq 20); do printf "%s\n" "$i" >"f$i"; done
+rm -rf src; printf "x\n" >a.txt
+"$0" checkpoint -m made >/dev/null
+echo "== ready"
+for i in $(seq 600); do [ -e f1 ] || break; sleep 0.05; done
+echo "== f1 gone"
+exit 3' "$AIRLOCK" >"$o" 2>&1 &
+pid=$!
+check "the command made its files" waitfor "$o" "== ready"
+al rollback 0 quits
+is "rollback interrupted by the command's exit exits 0" "$rc" 0
+is "... and says where it got" "$out" "rolled back session 1 to checkpoint 0 (now checkpoint 2)"
+is "... with nothing on stderr" "$err" ""
+wait "$pid"
+is "airlock exits with the command's status" "$?" 3
+check "the command exited halfway through" grep -q "== f1 gone" "$o"
+is "the rollback was finished on the scratch" \
+	"$(log_field quits '[.[] | "\(.number):\(.reason):\(.label)"] | join(",")')" \
+	"0:start:null,1:agent:made,2:rollback:finished after the command exited"
+al run --headless --resume quits -- bash -c "$fp_func; tree_fingerprint \"\$0\"" "$T"
+is "the merged view is the real tree again" "$out" "$initial"
+al status quits
+is "... and status lists no change" "$out" ""
+al fsck
+is "fsck is clean" "$rc" 0
+
 finish

@@ -250,7 +250,8 @@ check_ops(const struct rollback_plan *p, const struct want *w, size_t n)
 
 		ok = op->kind == w[i].kind && strcmp(op->path, w[i].path) == 0;
 		if (ok && (op->kind == ROLLBACK_MKDIR ||
-		    op->kind == ROLLBACK_CHMOD || op->kind == ROLLBACK_FILE))
+		    op->kind == ROLLBACK_CHMOD || op->kind == ROLLBACK_FILE ||
+		    op->kind == ROLLBACK_SPECIAL))
 			ok = op->mode == w[i].mode;
 		if (ok && op->kind == ROLLBACK_SYMLINK)
 			ok = strcmp(op->target, w[i].data) == 0;
@@ -363,11 +364,19 @@ materialize_entry(struct fx *fx, const char *dir, const struct mentry *e)
 		case MENTRY_SYMLINK:
 			assert_int_equal(symlink(e->target, path), 0);
 			break;
+		case MENTRY_SPECIAL:
+			/* devices stand for what a rollback never makes */
+			if (S_ISFIFO(e->mode) || S_ISSOCK(e->mode))
+				assert_int_equal(mknod(path, e->mode & S_IFMT,
+				    0), 0);
+			break;
 		default:
 			break;
 		}
 	}
-	if (e->kind == MENTRY_DIR || e->kind == MENTRY_FILE)
+	if (e->kind == MENTRY_DIR || e->kind == MENTRY_FILE ||
+	    (e->kind == MENTRY_SPECIAL && (S_ISFIFO(e->mode) ||
+	    S_ISSOCK(e->mode))))
 		assert_int_equal(chmod(path, e->mode & 07777), 0);
 	free(path);
 }
@@ -424,6 +433,10 @@ fingerprint_walk(const char *dir, const char *rel, char ***lines, size_t *n)
 		(*lines)[(*n)++] = xasprintf("%s f %04o %s", rel,
 		    (unsigned)(sb.st_mode & 07777), content);
 		free(content);
+	} else if (!S_ISDIR(sb.st_mode)) {
+		(*lines)[(*n)++] = xasprintf("%s %s %04o", rel,
+		    S_ISFIFO(sb.st_mode) ? "p" : S_ISSOCK(sb.st_mode) ? "s" :
+		    "?", (unsigned)(sb.st_mode & 07777));
 	} else {
 		(*lines)[(*n)++] = xasprintf("%s d %04o", rel,
 		    (unsigned)(sb.st_mode & 07777));
@@ -769,21 +782,52 @@ test_hostile_names(void **state)
 	scenario(*state, &cur, &to, redo, N(redo), 1);
 }
 
-/* Specials are never made, only removed; files recorded without content
- * stay as they are. */
+/* Fifos and sockets come back, exactly (type and mode, whatever the
+ * umask); devices are never made; files recorded without content stay as
+ * they are. */
 static void
 test_specials(void **state)
 {
-	static const struct want w[] = {
+	static const struct want make[] = {
+		{ ROLLBACK_SPECIAL, "fifo", S_IFIFO | 0604, NULL },
+		{ ROLLBACK_SPECIAL, "src/sock", S_IFSOCK | 0777, NULL },
+	};
+	static const struct want remove[] = {
+		{ ROLLBACK_REMOVE, "dev", 0, NULL },
 		{ ROLLBACK_REMOVE, "fifo", 0, NULL },
+		{ ROLLBACK_REMOVE, "src/sock", 0, NULL },
+	};
+	static const struct want change[] = {
+		{ ROLLBACK_SPECIAL, "a.txt", S_IFIFO | 0600, NULL },
+		{ ROLLBACK_REMOVE, "empty", 0, NULL },
+		{ ROLLBACK_SPECIAL, "empty", S_IFSOCK | 0644, NULL },
+		{ ROLLBACK_CHMOD, "fifo", 0640, NULL },
+		{ ROLLBACK_SPECIAL, "src/sock", S_IFIFO | 0644, NULL },
 	};
 	struct manifest cur = { 0 }, to = { 0 };
 
-	m_add(&to, "fifo", MENTRY_SPECIAL, S_IFIFO | 0644);
+	m_add(&to, "dev", MENTRY_SPECIAL, S_IFCHR | 0644);
+	m_add(&to, "fifo", MENTRY_SPECIAL, S_IFIFO | 0604);
+	m_dir(&to, "src", 0755, 0);
+	m_add(&to, "src/sock", MENTRY_SPECIAL, S_IFSOCK | 0777);
+	scenario(*state, &cur, &to, make, N(make), 1);
+	m_add(&cur, "dev", MENTRY_SPECIAL, S_IFBLK | 0644);
+	m_add(&cur, "fifo", MENTRY_SPECIAL, S_IFIFO | 0604);
+	m_dir(&cur, "src", 0755, 0);
+	m_add(&cur, "src/sock", MENTRY_SPECIAL, S_IFSOCK | 0777);
+	scenario(*state, &cur, &to, remove, N(remove), 1);
+	/* over a file of the real tree, a directory, a fifo, a socket */
+	m_add(&cur, "fifo", MENTRY_SPECIAL, S_IFIFO | 0600);
+	m_dir(&cur, "src", 0755, 0);
+	m_add(&cur, "src/sock", MENTRY_SPECIAL, S_IFSOCK | 0600);
+	m_add(&to, "a.txt", MENTRY_SPECIAL, S_IFIFO | 0600);
+	m_add(&to, "empty", MENTRY_SPECIAL, S_IFSOCK | 0644);
+	m_add(&to, "fifo", MENTRY_SPECIAL, S_IFIFO | 0640);
+	m_dir(&to, "src", 0755, 0);
+	m_add(&to, "src/sock", MENTRY_SPECIAL, S_IFIFO | 0644);
+	scenario(*state, &cur, &to, change, N(change), 1);
 	m_add(&to, "a.txt", MENTRY_FILE, S_IFREG | 0644);
 	scenario(*state, &cur, &to, NULL, 0, 0);
-	m_add(&cur, "fifo", MENTRY_SPECIAL, S_IFIFO | 0644);
-	scenario(*state, &cur, &to, w, N(w), 0);
 }
 
 static void
@@ -819,6 +863,12 @@ test_codec(void **state)
 	static const char *const bad_paths[] = {
 		"", "/etc/passwd", "../x", "a/../../x", "a//b", "a/./b", ".",
 		"..", "a/", "a/..",
+	};
+	static const uint64_t bad_special[] = {
+		0644, S_IFCHR | 0644, S_IFBLK | 0644, S_IFREG | 0644,
+		S_IFDIR | 0755, S_IFLNK | 0777, S_IFIFO | S_IFCHR | 0644,
+		S_IFIFO | 0200000 | 0644, (uint64_t)S_IFIFO << 32,
+		((uint64_t)1 << 32) | S_IFIFO | 0644, S_IFMT | 0644,
 	};
 	struct rollback_op op, back;
 	struct buf b = BUF_INIT;
@@ -872,6 +922,30 @@ test_codec(void **state)
 	assert_int_equal(rollback_op_decode(b.data, b.len, &back, &cause), 0);
 	assert_int_equal(back.mode, 04755);
 	rollback_op_clear(&back);
+	/* file type bits: a fifo's or a socket's, on a special only */
+	for (i = 0; i < sizeof bad_special / sizeof *bad_special; i++) {
+		encode_raw(&b, ROLLBACK_SPECIAL, bad_special[i], "a", HASH_LEN,
+		    NULL);
+		check_decode_bad(&b, b.len);
+	}
+	encode_raw(&b, ROLLBACK_FILE, S_IFIFO | 0644, "a", HASH_LEN, NULL);
+	check_decode_bad(&b, b.len);
+	encode_raw(&b, ROLLBACK_CHMOD, S_IFSOCK | 0644, "a", HASH_LEN, NULL);
+	check_decode_bad(&b, b.len);
+	encode_raw(&b, ROLLBACK_SPECIAL, S_IFIFO | 0644, "a", HASH_LEN, "t");
+	check_decode_bad(&b, b.len);
+	encode_raw(&b, ROLLBACK_SPECIAL + 1, S_IFIFO | 0644, "a", HASH_LEN,
+	    NULL);
+	check_decode_bad(&b, b.len);
+	encode_raw(&b, ROLLBACK_SPECIAL, S_IFSOCK | 04755, "a", HASH_LEN, NULL);
+	assert_int_equal(rollback_op_decode(b.data, b.len, &back, &cause), 0);
+	assert_int_equal(back.kind, ROLLBACK_SPECIAL);
+	assert_int_equal(back.mode, S_IFSOCK | 04755);
+	rollback_op_clear(&back);
+	encode_raw(&b, ROLLBACK_SPECIAL, S_IFIFO, "a", HASH_LEN, NULL);
+	assert_int_equal(rollback_op_decode(b.data, b.len, &back, &cause), 0);
+	assert_int_equal(back.mode, S_IFIFO);
+	rollback_op_clear(&back);
 	buf_free(&b);
 }
 
@@ -917,6 +991,16 @@ test_apply_planted(void **state)
 	free(cause);
 	op.kind = ROLLBACK_LOWER;
 	op.path = "evil/src";
+	assert_int_equal(warden_apply(root, fx->lowerfd, &op, -1, &cause), -1);
+	free(cause);
+	op.kind = ROLLBACK_SPECIAL;
+	op.mode = S_IFIFO | 0644;
+	op.path = "evil/fifo";
+	assert_int_equal(warden_apply(root, fx->lowerfd, &op, -1, &cause), -1);
+	free(cause);
+	/* never a device, even when the decoder is bypassed */
+	op.mode = S_IFCHR | 0666;
+	op.path = "null";
 	assert_int_equal(warden_apply(root, fx->lowerfd, &op, -1, &cause), -1);
 	free(cause);
 	op.path = "evil";
