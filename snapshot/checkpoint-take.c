@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 
 #include <errno.h>
+#include <pthread.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +22,52 @@
 #define CKPT_READ_TRIES 4        /* reads of a file that keeps changing */
 #define CKPT_CHAIN_MAX 256       /* incremental checkpoints between wholes */
 #define CKPT_BLOB_NEW 0x1        /* blob_set flag: appended, to be put */
+#define CKPT_BLOB_QUEUED 0x2     /* blob_set flag: its frame is not written yet */
+#define CKPT_QUEUE_LEN 32        /* small contents read ahead of the compressor */
+#define CKPT_QUEUE_AFTER 64      /* small frames compressed here before */
+#define CKPT_SMALL_MAX ((size_t)1 << 20) /* read whole: hash before compressing */
+
+/*
+ * With zstd workers allowed (opts->threads), once a checkpoint has many
+ * small files, their contents are compressed on a second thread while this one reads and hashes the next files. This
+ * thread writes the frames to the pack, in order, and so keeps the pack
+ * writer and the blob set to itself.
+ */
+struct ckpt_job {
+	unsigned char hash[HASH_LEN];
+	struct buf data;           /* the content */
+	struct buf frame;          /* compressed by the worker */
+	char *path;                /* for messages */
+	size_t pathlen;
+	char *why;                 /* the worker failed */
+	int cancelled;             /* changed while read (this thread's) */
+};
+
+struct ckpt_queue {
+	pthread_t thread;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	struct ckpt_job job[CKPT_QUEUE_LEN];
+	uint64_t submitted, compressed, written;
+	uint64_t want;             /* this thread waits for compressed >= want */
+	int idle;                  /* the worker waits for a job */
+	int stop;
+};
+
+/*
+ * Bases too big to store are only hashed, on a thread of their own that
+ * starts before the scratch's files are read: hashing the real file then
+ * overlaps compressing its new version. The hash is used only when the
+ * file held still meanwhile.
+ */
+struct ckpt_prehash {
+	char *path;
+	size_t pathlen;
+	int fd;
+	struct stat before;
+	unsigned char hash[HASH_LEN];
+	int rc;                    /* of ckpt_hash_fd */
+};
 
 struct ckpt_take {
 	struct store *st;
@@ -36,6 +83,13 @@ struct ckpt_take {
 	struct manifest prevm, cur, bases;
 	struct blob_set blobs;       /* appended by this checkpoint */
 	uint64_t bytes;
+	struct buf data;             /* a small file's content, reused */
+	struct ckpt_queue *queue;    /* NULL: compress on this thread */
+	uint64_t inline_frames;      /* compressed on this thread */
+	struct ckpt_prehash *pre;    /* big bases being hashed */
+	size_t npre;
+	pthread_t pre_thread;
+	int pre_running;
 	struct buf note;
 	struct dirtree_parent lowerp, upperp;
 	struct dirtree_undo undo;    /* scratch dirs opened up to read */
@@ -83,21 +137,43 @@ ckpt_store_error(const struct mentry *e, int error, char *why, char **cause)
 	return -1;
 }
 
-/*
- * Appends the content of fd as a new blob unless it is stored already.
- * *appended is set when a frame stays in the pack (undo it with
- * ckpt_unstore). -1 with errno EAGAIN when the file changed size.
- */
-static int
-ckpt_store_fd(struct ckpt_take *t, int fd, struct mentry *e, int *appended,
-    char **cause)
+/* Notes a frame this checkpoint appended, for its commit. */
+static void
+ckpt_stored(struct ckpt_take *t, const unsigned char hash[HASH_LEN],
+    const struct blob_ref *ref)
 {
 	struct blob_set_item *it;
-	struct blob_ref ref, old;
-	char *why = NULL;
-	int threads = 0, added, rc;
+	int added;
 
-	*appended = 0;
+	it = blob_set_add(&t->blobs, hash, &added);
+	it->ref = *ref;
+	it->flags |= CKPT_BLOB_NEW;
+	t->bytes += ref->clen;
+}
+
+/* 0 when the blob is stored (or appended by this checkpoint), 1 if not. */
+static int
+ckpt_blob_known(struct ckpt_take *t, const unsigned char hash[HASH_LEN],
+    char **cause)
+{
+	struct blob_set_item *it = blob_set_find(&t->blobs, hash);
+	struct blob_ref old;
+
+	if (it != NULL && (it->flags & CKPT_BLOB_NEW))
+		return 0;
+	return blob_find(t->rtxn, hash, &old, cause);
+}
+
+/* A big file: compressed while it is read (the hash known only at the
+ * end), undone when the blob turns out to be stored. */
+static int
+ckpt_store_stream(struct ckpt_take *t, int fd, struct mentry *e,
+    int *appended, char **cause)
+{
+	struct blob_ref ref;
+	char *why = NULL;
+	int threads = 0, rc;
+
 	if (t->pw == NULL && pack_writer_open(t->st, &t->pw, cause) != 0)
 		return -1;
 	if (e->size > CKPT_THREADS_MIN_SIZE && t->opts->threads > 0)
@@ -110,18 +186,270 @@ ckpt_store_fd(struct ckpt_take *t, int fd, struct mentry *e, int *appended,
 		errno = EAGAIN;
 		return -1;
 	}
-	it = blob_set_add(&t->blobs, e->hash, &added);
-	if (!added && (it->flags & CKPT_BLOB_NEW))
-		return pack_writer_undo(t->pw, &ref, cause);
-	rc = blob_find(t->rtxn, e->hash, &old, cause);
+	rc = ckpt_blob_known(t, e->hash, cause);
 	if (rc == 0)
 		return pack_writer_undo(t->pw, &ref, cause);
 	if (rc < 0)
 		return -1;
-	it->ref = ref;
-	it->flags |= CKPT_BLOB_NEW;
-	t->bytes += ref.clen;
+	ckpt_stored(t, e->hash, &ref);
 	*appended = 1;
+	return 0;
+}
+
+/* Reads exactly size bytes of fd into t->data; -1 with errno EAGAIN when
+ * the file has another size now. */
+static int
+ckpt_read_small(struct buf *b, int fd, size_t size, char **cause)
+{
+	size_t want = size + 1, got = 0;
+	ssize_t n;
+	int error;
+
+	buf_reset(b);
+	buf_grow(b, want);
+	while (got < want) {
+		n = read(fd, b->data + got, want - got);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			error = errno;
+			*cause = xasprintf("cannot read: %s", strerror(error));
+			errno = error;
+			return -1;
+		}
+		if (n == 0)
+			break;
+		got += (size_t)n;
+	}
+	if (got != size) {
+		errno = EAGAIN;
+		return -1;
+	}
+	b->len = got;
+	b->data[got] = '\0';
+	return 0;
+}
+
+static void *
+ckpt_queue_main(void *arg)
+{
+	struct ckpt_queue *q = arg;
+	struct ckpt_job *j;
+
+	pthread_mutex_lock(&q->lock);
+	for (;;) {
+		while (q->compressed == q->submitted && !q->stop) {
+			q->idle = 1;
+			pthread_cond_wait(&q->cond, &q->lock);
+			q->idle = 0;
+		}
+		if (q->compressed == q->submitted)
+			break;
+		j = &q->job[q->compressed % CKPT_QUEUE_LEN];
+		pthread_mutex_unlock(&q->lock);
+		buf_reset(&j->frame);
+		if (zstd_frame_compress(j->data.data,
+		    j->data.len, PACK_LEVEL, &j->frame, &j->why) != 0 &&
+		    j->why == NULL)
+			j->why = xstrdup("compression failed");
+		pthread_mutex_lock(&q->lock);
+		/* Wakes the writer only for what it waits for: a wake-up per
+		 * frame would cost as much as a small file's compression. */
+		if (++q->compressed == q->want)
+			pthread_cond_broadcast(&q->cond);
+	}
+	pthread_mutex_unlock(&q->lock);
+	zstd_thread_done();
+	return NULL;
+}
+
+/* Starts the compressing thread; no queue (compress here) if it cannot. */
+static void
+ckpt_queue_start(struct ckpt_take *t)
+{
+	struct ckpt_queue *q = xcalloc(1, sizeof *q);
+	int i;
+
+	pthread_mutex_init(&q->lock, NULL);
+	pthread_cond_init(&q->cond, NULL);
+	for (i = 0; i < CKPT_QUEUE_LEN; i++) {
+		buf_init(&q->job[i].data);
+		buf_init(&q->job[i].frame);
+	}
+	if (pthread_create(&q->thread, NULL, ckpt_queue_main, q) != 0) {
+		pthread_cond_destroy(&q->cond);
+		pthread_mutex_destroy(&q->lock);
+		free(q);
+		return;
+	}
+	t->queue = q;
+}
+
+/* Ends the thread; unwritten frames are dropped. */
+static void
+ckpt_queue_stop(struct ckpt_take *t)
+{
+	struct ckpt_queue *q = t->queue;
+	int i;
+
+	if (q == NULL)
+		return;
+	pthread_mutex_lock(&q->lock);
+	q->stop = 1;
+	pthread_cond_broadcast(&q->cond);
+	pthread_mutex_unlock(&q->lock);
+	pthread_join(q->thread, NULL);
+	for (i = 0; i < CKPT_QUEUE_LEN; i++) {
+		buf_free(&q->job[i].data);
+		buf_free(&q->job[i].frame);
+		free(q->job[i].path);
+		free(q->job[i].why);
+	}
+	pthread_cond_destroy(&q->cond);
+	pthread_mutex_destroy(&q->lock);
+	free(q);
+	t->queue = NULL;
+}
+
+/* Writes the oldest queued frame to the pack, once it is compressed. */
+static int
+ckpt_queue_write_one(struct ckpt_take *t, char **cause)
+{
+	struct ckpt_queue *q = t->queue;
+	struct ckpt_job *j = &q->job[q->written % CKPT_QUEUE_LEN];
+	struct blob_set_item *it;
+	struct blob_ref ref;
+	struct mentry e;
+	char *why = NULL;
+
+	pthread_mutex_lock(&q->lock);
+	if (q->compressed == q->written) {
+		/* Half a queue at a time, or the last frames. */
+		q->want = q->written + CKPT_QUEUE_LEN / 2;
+		if (q->want > q->submitted || q->stop)
+			q->want = q->written + 1;
+		while (q->compressed < q->want)
+			pthread_cond_wait(&q->cond, &q->lock);
+	}
+	pthread_mutex_unlock(&q->lock);
+	q->written++;
+	if (j->cancelled)
+		return 0;
+	memset(&e, 0, sizeof e);
+	e.path = j->path;
+	e.pathlen = j->pathlen;
+	if (j->why != NULL) {
+		why = j->why;
+		j->why = NULL;
+		return ckpt_store_error(&e, EIO, why, cause);
+	}
+	if (pack_writer_add_frame(t->pw, j->frame.data, j->frame.len,
+	    j->data.len, &ref, &why) != 0)
+		return ckpt_store_error(&e, errno, why, cause);
+	it = blob_set_find(&t->blobs, j->hash);
+	it->ref = ref;
+	it->flags &= ~CKPT_BLOB_QUEUED;
+	t->bytes += ref.clen;
+	return 0;
+}
+
+/* Writes every queued frame (before the pack is synced or streamed to). */
+static int
+ckpt_queue_flush(struct ckpt_take *t, char **cause)
+{
+	while (t->queue != NULL && t->queue->written < t->queue->submitted)
+		if (ckpt_queue_write_one(t, cause) != 0)
+			return -1;
+	return 0;
+}
+
+/* A free job to read into, writing out the oldest when all are busy. */
+static struct ckpt_job *
+ckpt_queue_slot(struct ckpt_take *t, char **cause)
+{
+	struct ckpt_queue *q = t->queue;
+
+	if (q->submitted - q->written == CKPT_QUEUE_LEN &&
+	    ckpt_queue_write_one(t, cause) != 0)
+		return NULL;
+	return &q->job[q->submitted % CKPT_QUEUE_LEN];
+}
+
+static void
+ckpt_queue_submit(struct ckpt_take *t, struct ckpt_job *j,
+    const struct mentry *e)
+{
+	struct ckpt_queue *q = t->queue;
+	struct blob_set_item *it;
+	int added;
+
+	memcpy(j->hash, e->hash, HASH_LEN);
+	free(j->path);
+	j->path = xmemdup(e->path, e->pathlen);
+	j->pathlen = e->pathlen;
+	j->cancelled = 0;
+	it = blob_set_add(&t->blobs, e->hash, &added);
+	it->flags |= CKPT_BLOB_NEW | CKPT_BLOB_QUEUED;
+	pthread_mutex_lock(&q->lock);
+	q->submitted++;
+	if (q->idle)
+		pthread_cond_broadcast(&q->cond);
+	pthread_mutex_unlock(&q->lock);
+}
+
+/*
+ * Appends the content of fd as a new blob unless it is stored already.
+ * *appended is set when a frame stays in the pack, or is queued for it
+ * (undo it with ckpt_unstore). -1 with errno EAGAIN when the file changed
+ * size.
+ */
+static int
+ckpt_store_fd(struct ckpt_take *t, int fd, struct mentry *e, int *appended,
+    char **cause)
+{
+	struct ckpt_job *j = NULL;
+	struct blob_ref ref;
+	struct buf *data = &t->data;
+	char *why = NULL;
+	int rc;
+
+	*appended = 0;
+	if (e->size > CKPT_SMALL_MAX) {
+		if (ckpt_queue_flush(t, cause) != 0)
+			return -1;
+		return ckpt_store_stream(t, fd, e, appended, cause);
+	}
+	/* A thread pays off for many files, not for a turn's few edits. */
+	if (t->queue == NULL && t->opts->threads > 0 &&
+	    t->inline_frames >= CKPT_QUEUE_AFTER)
+		ckpt_queue_start(t);
+	if (t->queue != NULL) {
+		if ((j = ckpt_queue_slot(t, cause)) == NULL)
+			return -1;
+		data = &j->data;
+	}
+	/* Small: hashed first, so that a stored blob costs no compression. */
+	if (ckpt_read_small(data, fd, (size_t)e->size, &why) != 0) {
+		if (errno == EAGAIN)
+			return -1;
+		return ckpt_store_error(e, errno, why, cause);
+	}
+	hash_buffer(data->data, data->len, e->hash);
+	rc = ckpt_blob_known(t, e->hash, cause);
+	if (rc <= 0)
+		return rc;
+	if (t->pw == NULL && pack_writer_open(t->st, &t->pw, cause) != 0)
+		return -1;
+	*appended = 1;
+	if (j != NULL) {
+		ckpt_queue_submit(t, j, e);
+		return 0;
+	}
+	if (pack_writer_add_data(t->pw, data->data, data->len, &ref,
+	    &why) != 0)
+		return ckpt_store_error(e, errno, why, cause);
+	ckpt_stored(t, e->hash, &ref);
+	t->inline_frames++;
 	return 0;
 }
 
@@ -129,7 +457,14 @@ static int
 ckpt_unstore(struct ckpt_take *t, const struct mentry *e, char **cause)
 {
 	struct blob_set_item *it = blob_set_find(&t->blobs, e->hash);
+	struct ckpt_queue *q = t->queue;
 
+	/* Queued: it is the last job, and nothing of it is written yet. */
+	if (it->flags & CKPT_BLOB_QUEUED) {
+		q->job[(q->submitted - 1) % CKPT_QUEUE_LEN].cancelled = 1;
+		it->flags &= ~(CKPT_BLOB_NEW | CKPT_BLOB_QUEUED);
+		return 0;
+	}
 	if (pack_writer_undo(t->pw, &it->ref, cause) != 0)
 		return -1;
 	it->flags &= ~CKPT_BLOB_NEW;
@@ -458,6 +793,125 @@ ckpt_base_as_scratch(struct ckpt_take *t, const struct mentry *e,
 	return memcmp(b->hash, none, HASH_LEN) == 0 ? 0 : 1;
 }
 
+static void *
+ckpt_prehash_main(void *arg)
+{
+	struct ckpt_take *t = arg;
+	struct mentry e;
+	char *why = NULL;
+	size_t i;
+
+	for (i = 0; i < t->npre; i++) {
+		memset(&e, 0, sizeof e);
+		e.size = (uint64_t)t->pre[i].before.st_size;
+		t->pre[i].rc = ckpt_hash_fd(t->pre[i].fd, &e, &why);
+		memcpy(t->pre[i].hash, e.hash, HASH_LEN);
+		free(why);
+		why = NULL;
+	}
+	return NULL;
+}
+
+/* Starts hashing the real files of new paths that are bases too big to
+ * store. Anything odd is left to ckpt_capture_base. */
+static int
+ckpt_prehash_start(struct ckpt_take *t, char **cause)
+{
+	struct ckpt_prehash *p;
+	const char *name;
+	struct stat sb;
+	size_t i;
+	int pfd, fd, rc;
+
+	if (t->lowerfd == -1)
+		return 0;
+	for (i = 0; i < t->cur.n; i++) {
+		const struct mentry *e = &t->cur.v[i];
+
+		if (manifest_find(&t->prevm, e->path, e->pathlen) != NULL)
+			continue;
+		pfd = dirtree_parent_open(&t->lowerp, e->path, e->pathlen, &name);
+		if (pfd == -1 || fstatat(pfd, name, &sb, AT_SYMLINK_NOFOLLOW) != 0 ||
+		    !S_ISREG(sb.st_mode) ||
+		    (uint64_t)sb.st_size <= CKPT_BASE_MAX_SIZE)
+			continue;
+		if ((rc = ckpt_has_base(t, e, cause)) != 0) {
+			if (rc < 0)
+				return -1;
+			continue;
+		}
+		if ((fd = ckpt_open_file(t->lowerfd, e, 0)) == -1)
+			continue;
+		if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+			close(fd);
+			continue;
+		}
+		t->pre = xreallocarray(t->pre, t->npre + 1, sizeof *t->pre);
+		p = &t->pre[t->npre++];
+		memset(p, 0, sizeof *p);
+		p->path = xmemdup(e->path, e->pathlen);
+		p->pathlen = e->pathlen;
+		p->fd = fd;
+		p->before = sb;
+		p->rc = -1;
+	}
+	if (t->npre > 0 &&
+	    pthread_create(&t->pre_thread, NULL, ckpt_prehash_main, t) == 0)
+		t->pre_running = 1;
+	return 0;
+}
+
+static void
+ckpt_prehash_wait(struct ckpt_take *t)
+{
+	if (t->pre_running)
+		pthread_join(t->pre_thread, NULL);
+	t->pre_running = 0;
+}
+
+/* The hash of b's real file from the thread, if it is still that file. */
+static int
+ckpt_prehash_take(struct ckpt_take *t, struct mentry *b)
+{
+	struct ckpt_prehash *p = NULL;
+	struct stat after;
+	size_t i;
+
+	for (i = 0; i < t->npre && p == NULL; i++)
+		if (t->pre[i].pathlen == b->pathlen &&
+		    memcmp(t->pre[i].path, b->path, b->pathlen) == 0)
+			p = &t->pre[i];
+	if (p == NULL)
+		return -1;
+	ckpt_prehash_wait(t);
+	if (p->rc != 0 || fstat(p->fd, &after) != 0 ||
+	    ckpt_stat_moved(&p->before, &after) ||
+	    (uint64_t)after.st_ino != b->ino ||
+	    (uint64_t)after.st_size != b->size ||
+	    ckpt_ns(&after.st_mtim) != b->mtime_ns ||
+	    ckpt_ns(&after.st_ctim) != b->ctime_ns)
+		return -1;
+	ckpt_set_stat(b, &after);
+	memcpy(b->hash, p->hash, HASH_LEN);
+	b->has_content = 0;
+	return 0;
+}
+
+static void
+ckpt_prehash_free(struct ckpt_take *t)
+{
+	size_t i;
+
+	ckpt_prehash_wait(t);
+	for (i = 0; i < t->npre; i++) {
+		close(t->pre[i].fd);
+		free(t->pre[i].path);
+	}
+	free(t->pre);
+	t->pre = NULL;
+	t->npre = 0;
+}
+
 /* What the real tree holds at e's path, without following symlinks. */
 static int
 ckpt_capture_base(struct ckpt_take *t, const struct mentry *e, char **cause)
@@ -483,8 +937,11 @@ ckpt_capture_base(struct ckpt_take *t, const struct mentry *e, char **cause)
 	if (rc == 1)
 		b.kind = MENTRY_ABSENT;
 	else if (b.kind == MENTRY_FILE) {
-		rc = ckpt_base_as_scratch(t, e, &b, cause);
-		if (rc == 1)
+		/* a big one hashed on the side, else the same content as the
+		 * scratch's (not stored twice), else read */
+		if (b.size > CKPT_BASE_MAX_SIZE && ckpt_prehash_take(t, &b) == 0)
+			rc = 0;
+		else if ((rc = ckpt_base_as_scratch(t, e, &b, cause)) == 1)
 			rc = ckpt_read_file(t, t->lowerfd, &b, b.size <=
 			    CKPT_BASE_MAX_SIZE ? CKPT_STORE : CKPT_HASH_ONLY,
 			    cause);
@@ -788,8 +1245,12 @@ ckpt_prepare(struct ckpt_take *t, struct ckpt_commit *c, char **cause)
 		return -1;
 	if (dirtree_scan(t->upperfd, t->upper, DIRTREE_UPPER, &t->note,
 	    &t->undo, &t->cur, cause) != 0 ||
-	    ckpt_fill(t, cause) != 0 || ckpt_bases(t, cause) != 0)
+	    ckpt_prehash_start(t, cause) != 0 ||
+	    ckpt_fill(t, cause) != 0 || ckpt_bases(t, cause) != 0 ||
+	    ckpt_queue_flush(t, cause) != 0)
 		return -1;
+	ckpt_queue_stop(t);
+	ckpt_prehash_free(t);
 	index_txn_abort(t->rtxn);
 	t->rtxn = NULL;
 	c->number = t->has_prev ? t->prev.number + 1 : 0;
@@ -797,7 +1258,9 @@ ckpt_prepare(struct ckpt_take *t, struct ckpt_commit *c, char **cause)
 	if (t->has_prev && !changed && !t->opts->force)
 		return 1;
 	ckpt_plan_delta(t, c);
-	if (t->pw != NULL && pack_writer_sync(t->pw, cause) != 0)
+	/* No frame stayed: nothing to make durable before the commit. */
+	if (t->pw != NULL && pack_writer_appended(t->pw) > 0 &&
+	    pack_writer_sync(t->pw, cause) != 0)
 		return -1;
 	return 0;
 }
@@ -805,6 +1268,8 @@ ckpt_prepare(struct ckpt_take *t, struct ckpt_commit *c, char **cause)
 static void
 ckpt_take_free(struct ckpt_take *t)
 {
+	ckpt_queue_stop(t);
+	ckpt_prehash_free(t);
 	index_txn_abort(t->rtxn);
 	pack_writer_close(t->pw);
 	ckpt_free(&t->prev);
@@ -812,6 +1277,7 @@ ckpt_take_free(struct ckpt_take *t)
 	manifest_free(&t->cur);
 	manifest_free(&t->bases);
 	blob_set_free(&t->blobs);
+	buf_free(&t->data);
 	buf_free(&t->note);
 	dirtree_parent_reset(&t->lowerp);
 	dirtree_parent_reset(&t->upperp);
@@ -860,6 +1326,7 @@ checkpoint_take(struct store *st, uint32_t owner, const char *upper,
 		opts = &defaults;
 	memset(out, 0, sizeof *out);
 	memset(&t, 0, sizeof t);
+	buf_init(&t.data);
 	t.st = st;
 	t.owner = owner;
 	t.opts = opts;

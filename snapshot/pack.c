@@ -25,6 +25,7 @@ struct pack_writer {
 	uint64_t start;   /* the size when opened */
 	uint64_t end;     /* the size now */
 	int created;      /* a new file: its directory needs an fsync */
+	struct buf frame; /* pack_writer_add_data's, reused */
 };
 
 char *
@@ -149,6 +150,7 @@ pack_writer_start(struct store *st, uint32_t number, int create,
 	pw->name = pack_name(number);
 	pw->start = pw->end = (uint64_t)sb.st_size;
 	pw->created = create;
+	buf_init(&pw->frame);
 	*out = pw;
 	return 0;
 }
@@ -241,6 +243,44 @@ pack_write_all(int fd, const char *p, size_t n)
 		n -= (size_t)w;
 	}
 	return 0;
+}
+
+int
+pack_writer_add_frame(struct pack_writer *pw, const void *frame, size_t clen,
+    uint64_t size, struct blob_ref *ref, char **cause)
+{
+	int error;
+
+	if (pack_write_all(pw->fd, frame, clen) != 0) {
+		error = errno;
+		pack_writer_cut(pw, pw->end);
+		*cause = xasprintf("%s: cannot write: %s", pw->name,
+		    strerror(error));
+		errno = error;
+		return -1;
+	}
+	ref->pack = pw->pack;
+	ref->offset = pw->end;
+	ref->clen = clen;
+	ref->size = size;
+	pw->end += clen;
+	return 0;
+}
+
+int
+pack_writer_add_data(struct pack_writer *pw, const void *data, size_t n,
+    struct blob_ref *ref, char **cause)
+{
+	char *why = NULL;
+
+	buf_reset(&pw->frame);
+	if (zstd_frame_compress(data, n, PACK_LEVEL, &pw->frame, &why) != 0) {
+		*cause = xasprintf("%s: %s", pw->name, why);
+		free(why);
+		return -1;
+	}
+	return pack_writer_add_frame(pw, pw->frame.data, pw->frame.len, n, ref,
+	    cause);
 }
 
 static int
@@ -385,6 +425,7 @@ pack_writer_close(struct pack_writer *pw)
 		return;
 	close(pw->fd);
 	free(pw->name);
+	buf_free(&pw->frame);
 	free(pw);
 }
 

@@ -129,6 +129,13 @@ typedef int (*zstd_sink)(const void *, size_t, void *arg, char **cause);
 int zstd_frame_write(int in_fd, uint64_t size, int out_fd, int level,
     int threads, unsigned char hash[HASH_LEN], uint64_t *ulen, uint64_t *clen,
     char **cause);
+/* Compresses n bytes of memory as one frame (level, content size and
+ * checksum in the frame), appended to out. 0, or -1 with *cause. */
+int zstd_frame_compress(const void *, size_t n, int level, struct buf *out,
+    char **cause);
+/* Frees what this thread kept for its next frame (a thread that wrote
+ * frames calls it before it exits). */
+void zstd_thread_done(void);
 /* Decompresses the frame of clen bytes at offset in fd into sink, checking
  * the frame's checksum. 0, or -1 with *cause (corrupt, truncated, I/O). */
 int zstd_frame_read(int fd, uint64_t offset, uint64_t clen, zstd_sink sink,
@@ -260,6 +267,15 @@ int pack_writer_new(struct store *, struct pack_writer **, char **cause);
  */
 int pack_writer_add(struct pack_writer *, int fd, uint64_t size, int threads,
     unsigned char hash[HASH_LEN], struct blob_ref *, char **cause);
+/* Appends n bytes of memory (their hash known to the caller, which
+ * looked it up first) as one frame and fills ref. 0, or -1 with errno
+ * (ENOSPC, EFBIG, ...): nothing is left appended. */
+int pack_writer_add_data(struct pack_writer *, const void *, size_t n,
+    struct blob_ref *, char **cause);
+/* Appends a frame compressed already (zstd_frame_compress of size
+ * bytes, at PACK_LEVEL); the same results as pack_writer_add_data. */
+int pack_writer_add_frame(struct pack_writer *, const void *frame,
+    size_t clen, uint64_t size, struct blob_ref *, char **cause);
 /* Copies the frame at from (in any pack) to the end of this one, as is;
  * fills *to. 0, or -1 (nothing is left appended). */
 int pack_writer_copy(struct pack_writer *, const struct blob_ref *from,
