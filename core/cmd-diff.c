@@ -419,11 +419,46 @@ cmd_diff_conflicts(const struct changes *ch, char **filters, size_t nfilters,
 }
 
 /* Writes out the patch (or summary) of the changes that match. */
+/* The approval of a change of the total, when it lapsed: said on stderr
+ * (the patch itself stays what git apply takes). */
+static void
+cmd_diff_lapsed(struct store *st, const struct session *s,
+    const struct change *c, const char *upper)
+{
+	struct change_sides sides;
+	struct approval a;
+	struct buf shown = BUF_INIT;
+	char *cause = NULL;
+	size_t approved;
+	int got;
+
+	got = approval_get(st, s->id, c->path, c->pathlen, &a, &cause);
+	if (got != 0) {
+		free(cause);
+		return;
+	}
+	approval_free(&a);
+	if (change_sides_load(c, s->tree, upper, NULL, &sides, &cause) != 0) {
+		free(cause);
+		return;
+	}
+	if (change_approval(st, s->id, c, &sides, &approved, &cause) ==
+	    APPROVAL_LAPSED) {
+		quote_path(&shown, c->path, c->pathlen, 0);
+		log_warn("diff", "%s: its approval lapsed (the agent changed it "
+		    "since it was approved)", shown.data);
+		buf_free(&shown);
+	}
+	free(cause);
+	change_sides_free(&sides);
+}
+
 static int
 cmd_diff_print(enum cmd_diff_format format, const struct changes *ch,
-    char **filters, size_t nfilters, const char *tree, const char *upper,
-    struct store *st)
+    char **filters, size_t nfilters, const struct session *s,
+    const char *upper, struct store *st, struct store *total)
 {
+	const char *tree = s->tree;
 	struct cmd_diff_stat_line	*lines = NULL;
 	struct buf		 out = BUF_INIT, name = BUF_INIT;
 	struct diff_stat	 stat;
@@ -448,6 +483,8 @@ cmd_diff_print(enum cmd_diff_format format, const struct changes *ch,
 			hidden++;
 			continue;
 		}
+		if (total != NULL)
+			cmd_diff_lapsed(total, s, c, upper);
 		if (format == CMD_DIFF_NAME_STATUS) {
 			buf_printf(&out, "%c\t", letter);
 			quote_path(&out, c->path, c->pathlen, 0);
@@ -599,7 +636,7 @@ cmd_diff_exec(int argc, char **argv)
 		    cs.upper, ctx.store) == 0)
 			rc = EXIT_OK;
 	} else if (cmd_diff_print(format, cs.changes, filters, nfilters,
-	    s->tree, cs.upper, cs.store) == 0)
+	    s, cs.upper, cs.store, range.set ? NULL : ctx.store) == 0)
 		rc = EXIT_OK;
 out:
 	for (i = 0; i < nfilters; i++)

@@ -1005,7 +1005,11 @@ promote_apply(struct pctx *c, struct promotion *p, int verify)
 			 * removals come before anything is made) */
 			if (it->has_before && !promote_real_is(&r, &it->before) &&
 			    !(r.kind == MENTRY_ABSENT && r.error == 0 &&
-			    it->before.kind != MENTRY_ABSENT)) {
+			    it->before.kind != MENTRY_ABSENT) &&
+			    !(r.kind == MENTRY_DIR &&
+			    it->want.kind == MENTRY_DIR)) {
+				/* a directory made 0700 for the moment is on the
+				 * way too */
 				it->skip = 2;
 				promote_say(c, "left alone (changed since)", it,
 				    NULL);

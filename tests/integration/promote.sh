@@ -289,11 +289,12 @@ for i in $(seq 1 50); do
 		# fully promoted: nothing left to promote, every file right
 		if [ -s "$W/status.out" ] || [ "$(cat many/f1999)" != 1999 ] || [ "$(cat a.txt)" != x ]; then
 			bad=$((bad + 1))
+			diag "run $i: neither before nor after:" "$(head -3 "$W/status.out")" "$(cat "$W/status.err")"
 		fi
-		"$AIRLOCK" unpromote >/dev/null 2>&1
-		[ "$(quick_fingerprint "$T")" = "$before" ] || bad=$((bad + 1))
+		"$AIRLOCK" unpromote >"$W/un.out" 2>&1
+		[ "$(quick_fingerprint "$T")" = "$before" ] || { bad=$((bad + 1)); diag "run $i: unpromote did not restore:" "$(cat "$W/un.out")"; }
 	fi
-	"$AIRLOCK" fsck >/dev/null 2>&1 || bad=$((bad + 1))
+	"$AIRLOCK" fsck >"$W/fsck.out" 2>&1 || { bad=$((bad + 1)); diag "run $i: fsck:" "$(head -5 "$W/fsck.out")"; }
 done
 diag "kill -9 of 50 promotions: $kills killed, $finished finished by the next command"
 is "after each kill -9: fully before or fully after, unpromote restores, fsck clean" "$bad" 0
