@@ -848,9 +848,11 @@ promote_stage_one(struct pctx *c, int stagefd, struct pitem *it,
 	int rc;
 
 	snprintf(name, sizeof name, "%d", number);
-	unlinkat(stagefd, name, 0);
 	fd = openat(stagefd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
 	    O_CLOEXEC, 0600);
+	if (fd < 0 && errno == EEXIST && unlinkat(stagefd, name, 0) == 0)
+		fd = openat(stagefd, name, O_WRONLY | O_CREAT | O_EXCL |
+		    O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0) {
 		*c->cause = xasprintf("cannot stage %s: %s", it->path,
 		    strerror(errno));
@@ -1155,12 +1157,16 @@ parent_fail:
 	rc = 0;
 out:
 	free(r.target);
-	if (stagefd >= 0) {
-		/* what is left is what failed: nothing of the user's */
+	{
+		/* What is left is what failed, or what an interrupted run
+		 * staged (this one may have had nothing left to stage):
+		 * nothing of the user's. */
 		char *why = NULL;
 		AUTOFREE char *full = path_join(c->tree, stagename);
+		struct stat sb;
 
-		if (path_remove_tree(full, &why) != 0)
+		if (lstat(full, &sb) == 0 && S_ISDIR(sb.st_mode) &&
+		    path_remove_tree(full, &why) != 0)
 			free(why);
 	}
 	return rc;
