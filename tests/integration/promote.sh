@@ -343,7 +343,7 @@ contains "... a path with a newline" "$out" 'rejected "n\nl.txt"'
 contains "... a deleted directory" "$out" "rejected src/deep"
 al status lr
 is "only the kept hunks are left" "$out" "M f.txt"
-ctl=$(find "$AIRLOCK_HOME" -name ctl.sock | head -1)
+ctl=$(find "$AIRLOCK_HOME" -name ctl.sock 2>/dev/null | head -1)
 is "ctl.sock refuses a path with .." "$(ask "$ctl" "reject - $(hex ../outside)")" \
 	'error reject: the path has an empty, "." or ".." component'
 is "ctl.sock refuses a .. inside a path" "$(ask "$ctl" "reject - $(hex src/../../x)")" \
