@@ -2,7 +2,9 @@
  * airlock approve, unapprove and reject: the review's decisions per path
  * and per hunk. Approvals are bound to the content they were given for
  * (approval.c); reject takes a change (or some hunks of it) out of the
- * scratch and checkpoints the result.
+ * scratch and checkpoints the result: here for a session that has ended,
+ * through ctl.sock for a running one, whose airlock has its warden change
+ * the merged view (reject.c).
  */
 #include "config.h"
 
@@ -267,6 +269,42 @@ approve_reject_path(const char *tree, const char *upper,
 	return 0;
 }
 
+/* Whether --hunk fits the change: a text file with that many hunks. */
+static int
+approve_reject_check(struct approve_args *a, const struct change *c,
+    const struct change_sides *cs, char **cause)
+{
+	size_t i;
+
+	if (a->nhunks == 0)
+		return 0;
+	if (!cs->text || c->new_type != ENTRY_FILE) {
+		*cause = xstrdup("--hunk: not a text change (reject it whole)");
+		return -1;
+	}
+	for (i = 0; i < a->nhunks; i++) {
+		if (a->hunks[i] > cs->hunks.n) {
+			*cause = xasprintf("--hunk %zu: the change has %zu hunk%s",
+			    a->hunks[i], cs->hunks.n,
+			    cs->hunks.n == 1 ? "" : "s");
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static void
+approve_reject_report(struct approve_args *a, const struct change *c,
+    struct buf *out)
+{
+	buf_addstr(out, "rejected ");
+	if (a->nhunks > 0)
+		buf_printf(out, "%zu hunk%s of ", a->nhunks,
+		    a->nhunks == 1 ? "" : "s");
+	quote_path(out, c->path, c->pathlen, QUOTE_SPACE);
+	buf_addch(out, '\n');
+}
+
 static int
 approve_reject_one(struct approve_args *a, const struct session *s,
     const char *upper, const struct change *c, const struct change_sides *cs,
@@ -277,30 +315,18 @@ approve_reject_one(struct approve_args *a, const struct session *s,
 	size_t i;
 	int rc;
 
+	if (approve_reject_check(a, c, cs, cause) != 0)
+		return -1;
 	if (a->nhunks == 0) {
 		if (approve_reject_path(s->tree, upper, c, cause) != 0)
 			return -1;
-		buf_addstr(out, "rejected ");
-		quote_path(out, c->path, c->pathlen, QUOTE_SPACE);
-		buf_addch(out, '\n');
+		approve_reject_report(a, c, out);
 		return 0;
-	}
-	if (!cs->text || c->new_type != ENTRY_FILE) {
-		*cause = xstrdup("--hunk: not a text change (reject it whole)");
-		return -1;
 	}
 	pick = xmalloc(cs->hunks.n);
 	memset(pick, 1, cs->hunks.n);
-	for (i = 0; i < a->nhunks; i++) {
-		if (a->hunks[i] > cs->hunks.n) {
-			*cause = xasprintf("--hunk %zu: the change has %zu hunk%s",
-			    a->hunks[i], cs->hunks.n,
-			    cs->hunks.n == 1 ? "" : "s");
-			free(pick);
-			return -1;
-		}
+	for (i = 0; i < a->nhunks; i++)
 		pick[a->hunks[i] - 1] = 0;
-	}
 	rc = hunks_apply(cs->old, cs->oldlen, cs->new, cs->newlen, pick,
 	    cs->hunks.n, &res, cause);
 	free(pick);
@@ -308,14 +334,118 @@ approve_reject_one(struct approve_args *a, const struct session *s,
 		rc = approve_write_upper(upper, c->path, res.data, res.len,
 		    c->new_mode, cause);
 	buf_free(&res);
-	if (rc == 0) {
-		buf_addstr(out, "rejected ");
-		buf_printf(out, "%zu hunk%s of ", a->nhunks,
-		    a->nhunks == 1 ? "" : "s");
-		quote_path(out, c->path, c->pathlen, QUOTE_SPACE);
-		buf_addch(out, '\n');
-	}
+	if (rc == 0)
+		approve_reject_report(a, c, out);
 	return rc;
+}
+
+/* What the requests to a running session's airlock have done so far. */
+struct approve_live {
+	char **dirs;          /* rejected whole: what is below went too */
+	size_t ndirs;
+	uint32_t checkpoint;  /* the newest answer's */
+	int answered;
+};
+
+static void
+approve_live_free(struct approve_live *lv)
+{
+	size_t i;
+
+	for (i = 0; i < lv->ndirs; i++)
+		free(lv->dirs[i]);
+	free(lv->dirs);
+}
+
+/* 1 when c is below a directory rejected whole already. */
+static int
+approve_live_below(const struct approve_live *lv, const struct change *c)
+{
+	size_t i, n;
+
+	for (i = 0; i < lv->ndirs; i++) {
+		n = strlen(lv->dirs[i]);
+		if (c->pathlen > n && memcmp(c->path, lv->dirs[i], n) == 0 &&
+		    c->path[n] == '/')
+			return 1;
+	}
+	return 0;
+}
+
+/* "reject HUNKS PATHHEX\n" for c, or -1 when it does not fit a line. */
+static int
+approve_live_request(struct approve_args *a, const struct change *c,
+    struct buf *req, char **cause)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t i;
+
+	buf_addstr(req, "reject ");
+	if (a->nhunks == 0)
+		buf_addch(req, '-');
+	for (i = 0; i < a->nhunks; i++)
+		buf_printf(req, "%s%zu", i > 0 ? "," : "", a->hunks[i]);
+	buf_addch(req, ' ');
+	for (i = 0; i < c->pathlen; i++) {
+		buf_addch(req, hex[(unsigned char)c->path[i] >> 4]);
+		buf_addch(req, hex[(unsigned char)c->path[i] & 0xf]);
+	}
+	buf_addch(req, '\n');
+	if (req->len <= CONTROL_LINE_MAX)
+		return 0;
+	*cause = xstrdup("too long a path or too many hunks to reject while "
+	    "the session runs: reject once it has ended");
+	return -1;
+}
+
+/*
+ * Reject in a running session: its airlock has the warden change the
+ * merged view and checkpoints, one request per path.
+ */
+static int
+approve_reject_live(struct approve_args *a, const struct session *s,
+    const struct change *c, const struct change_sides *cs,
+    struct approve_live *lv, struct buf *out, char **cause)
+{
+	struct control_reply reply = { 0 };
+	struct buf req = BUF_INIT;
+	int rc;
+
+	if (approve_reject_check(a, c, cs, cause) != 0)
+		return -1;
+	if (approve_live_below(lv, c)) {
+		approve_reject_report(a, c, out);
+		return 0;
+	}
+	if (approve_live_request(a, c, &req, cause) != 0) {
+		buf_free(&req);
+		return -1;
+	}
+	rc = control_session_call(s, req.data, &reply, cause);
+	buf_free(&req);
+	if (rc == 1) {
+		*cause = xasprintf("session %u does not answer on its ctl.sock: "
+		    "reject once it has ended", s->id);
+		return -1;
+	}
+	if (rc == 0 && reply.status == CONTROL_FAILED) {
+		*cause = reply.why;
+		reply.why = NULL;
+		rc = -1;
+	}
+	control_reply_free(&reply);
+	if (rc != 0)
+		return -1;
+	lv->checkpoint = reply.number;
+	lv->answered = 1;
+	if (a->nhunks == 0 && c->old_type != c->new_type &&
+	    (c->old_type == ENTRY_DIR || c->new_type == ENTRY_DIR)) {
+		lv->dirs = xreallocarray(lv->dirs, lv->ndirs + 1,
+		    sizeof *lv->dirs);
+		lv->dirs[lv->ndirs++] = xstrdup(c->path);
+	}
+	approve_reject_report(a, c, out);
+	return 0;
 }
 
 static int
@@ -326,20 +456,18 @@ approve_run(struct approve_args *a)
 	struct session *s = NULL;
 	struct changeset cs = { 0 };
 	struct turn_range range = { 0, TURN_REAL, CKPT_NONE };
+	struct approve_live live = { 0 };
 	struct buf out = BUF_INIT;
 	char **rel = NULL, *cause = NULL;
 	size_t i, j, matched;
-	int rc = EXIT_ERROR, fail = 0;
+	int rc = EXIT_ERROR, fail = 0, running;
 
 	if (context_session(&ctx, a->dir, a->which, a->name, &s) != 0)
 		return EXIT_ERROR;
-	if (a->verb == VERB_REJECT && s->state == SESSION_RUNNING) {
-		log_error(a->name, "session %u is running: reject from its "
-		    "review, or once it has ended (airlock rollback undoes "
-		    "whole turns meanwhile)", s->id);
-		goto out;
-	}
-	if (a->verb == VERB_REJECT && session_lock(s, &cause) != 0) {
+	/* a running session's airlock holds its lock and rejects itself */
+	running = s->state == SESSION_RUNNING;
+	if (a->verb == VERB_REJECT && !running &&
+	    session_lock(s, &cause) != 0) {
 		log_cause(a->name, cause);
 		goto out;
 	}
@@ -360,6 +488,7 @@ approve_run(struct approve_args *a)
 		for (j = 0; j < cs.changes->n; j++) {
 			const struct change *c = &cs.changes->v[j];
 			struct change_sides sides;
+			int got;
 
 			if (!approve_matches(c, rel[i]))
 				continue;
@@ -375,10 +504,16 @@ approve_run(struct approve_args *a)
 				fail = 1;
 				continue;
 			}
-			if ((a->verb == VERB_REJECT ? approve_reject_one(a, s,
-			    cs.upper, c, &sides, &out, &cause) :
-			    approve_one(a, ctx.store, s, c, &sides, &out,
-			    &cause)) != 0) {
+			if (a->verb != VERB_REJECT)
+				got = approve_one(a, ctx.store, s, c, &sides,
+				    &out, &cause);
+			else if (running)
+				got = approve_reject_live(a, s, c, &sides,
+				    &live, &out, &cause);
+			else
+				got = approve_reject_one(a, s, cs.upper, c,
+				    &sides, &out, &cause);
+			if (got != 0) {
 				struct buf what = BUF_INIT;
 
 				quote_path(&what, c->path, c->pathlen,
@@ -397,7 +532,9 @@ approve_run(struct approve_args *a)
 			fail = 1;
 		}
 	}
-	if (a->verb == VERB_REJECT && out.len > 0) {
+	if (a->verb == VERB_REJECT && running && live.answered)
+		buf_printf(&out, "checkpoint %u (reject)\n", live.checkpoint);
+	if (a->verb == VERB_REJECT && !running && out.len > 0) {
 		struct ckpt_options co = { "reject", NULL, 0, 0, CKPT_NONE };
 		uint32_t number;
 		char *note = NULL;
@@ -423,6 +560,7 @@ out:
 			free(rel[i]);
 		free(rel);
 	}
+	approve_live_free(&live);
 	buf_free(&out);
 	changeset_free(&cs);
 	if (s != NULL)
@@ -548,7 +686,11 @@ const struct cmd_entry cmd_reject_entry = {
 	    "back to the\nreal tree's content; with --hunk, only those hunks of "
 	    "one file go (the\nothers stay). The result is checkpointed with "
 	    "the reason \"reject\", so\n`airlock rollback` brings a rejected "
-	    "change back. For a session that has\nended; a running one is "
-	    "reviewed in its terminal UI.\n\n" APPROVE_COMMON,
+	    "change back.\n\n"
+	    "A running session is changed by its own airlock while the "
+	    "command keeps\nrunning, which sees the result at once (one "
+	    "checkpoint per path; refused\nwhile a promotion of the session "
+	    "is in progress). A session that has ended\nhas its scratch "
+	    "edited directly.\n\n" APPROVE_COMMON,
 	.exec = cmd_reject_exec,
 };

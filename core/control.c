@@ -98,6 +98,115 @@ control_parse_checkpoint(const char *rest, size_t len,
 	return 0;
 }
 
+/* One hex digit (lowercase only: one spelling per path), or -1. */
+static int
+control_hex_digit(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1;
+}
+
+/* "-", or hunk numbers "1,3" (each 1 to CONTROL_HUNK_MAX, no leading
+ * zero). 0 or -1. */
+static int
+control_parse_hunks(const char *s, size_t len, struct control_request *req)
+{
+	size_t i = 0, start;
+	uint64_t v;
+
+	if (len == 1 && s[0] == '-')
+		return 0;
+	while (i < len) {
+		start = i;
+		v = 0;
+		while (i < len && s[i] >= '0' && s[i] <= '9' && i - start < 8)
+			v = v * 10 + (uint64_t)(s[i++] - '0');
+		if (i == start || s[start] == '0' || v > CONTROL_HUNK_MAX)
+			return -1;
+		req->hunks = xreallocarray(req->hunks, req->nhunks + 1,
+		    sizeof *req->hunks);
+		req->hunks[req->nhunks++] = (size_t)v;
+		if (i == len)
+			return 0;
+		if (s[i++] != ',' || i == len)
+			return -1;
+	}
+	return -1;
+}
+
+/* A relative path without empty, "." or ".." components; why not, or
+ * NULL. */
+static const char *
+control_path_bad(const char *path, size_t len)
+{
+	const char *p = path, *end = path + len, *slash;
+	size_t n;
+
+	if (memchr(path, '\0', len) != NULL)
+		return "reject: NUL byte in the path";
+	if (path[0] == '/')
+		return "reject: the path is absolute";
+	for (;;) {
+		slash = memchr(p, '/', (size_t)(end - p));
+		n = (size_t)((slash != NULL ? slash : end) - p);
+		if (n == 0 || (n == 1 && p[0] == '.') ||
+		    (n == 2 && p[0] == '.' && p[1] == '.'))
+			return "reject: the path has an empty, \".\" or \"..\" "
+			    "component";
+		if (slash == NULL)
+			return NULL;
+		p = slash + 1;
+	}
+}
+
+/* "reject HUNKS PATHHEX" after the verb; ctl.sock only. */
+static int
+control_parse_reject(const char *rest, size_t len, struct control_request *req,
+    char **cause)
+{
+	const char *space, *hex;
+	const char *why;
+	size_t hexlen, i;
+	int hi, lo;
+
+	req->verb = CONTROL_REJECT;
+	if (len < 2 || rest[0] != ' ' ||
+	    (space = memchr(rest + 1, ' ', len - 1)) == NULL) {
+		*cause = xstrdup("reject needs hunks (- or 1,3) and a hex path");
+		return -1;
+	}
+	if (control_parse_hunks(rest + 1, (size_t)(space - rest - 1),
+	    req) != 0) {
+		*cause = xstrdup("reject: bad hunk numbers");
+		return -1;
+	}
+	hex = space + 1;
+	hexlen = len - (size_t)(hex - rest);
+	if (hexlen == 0 || hexlen % 2 != 0) {
+		*cause = xstrdup("reject: the path is not hex");
+		return -1;
+	}
+	req->path = xmalloc(hexlen / 2 + 1);
+	for (i = 0; i < hexlen / 2; i++) {
+		hi = control_hex_digit(hex[2 * i]);
+		lo = control_hex_digit(hex[2 * i + 1]);
+		if (hi < 0 || lo < 0) {
+			*cause = xstrdup("reject: the path is not hex");
+			return -1;
+		}
+		req->path[i] = (char)(hi << 4 | lo);
+	}
+	req->path[i] = '\0';
+	if ((why = control_path_bad(req->path, i)) != NULL) {
+		*cause = xstrdup(why);
+		return -1;
+	}
+	return 0;
+}
+
 int
 control_parse(const char *line, size_t len, int from_agent,
     struct control_request *req, char **cause)
@@ -136,6 +245,17 @@ control_parse(const char *line, size_t len, int from_agent,
 		*cause = xstrdup("rollback needs a checkpoint number");
 		return -1;
 	}
+	if (control_is(line, word, "reject")) {
+		if (from_agent) {
+			*cause = xstrdup("reject is not allowed on agent.sock");
+			return -1;
+		}
+		if (control_parse_reject(line + word, len - word, req,
+		    cause) == 0)
+			return 0;
+		control_request_free(req);
+		return -1;
+	}
 	*cause = xstrdup("unknown request");
 	return -1;
 }
@@ -144,7 +264,12 @@ void
 control_request_free(struct control_request *req)
 {
 	free(req->label);
+	free(req->path);
+	free(req->hunks);
 	req->label = NULL;
+	req->path = NULL;
+	req->hunks = NULL;
+	req->nhunks = 0;
 }
 
 void

@@ -688,6 +688,11 @@ int session_checkpoint_threads(void);
  *   status\n              -> ok N (the newest checkpoint)
  *   rollback N\n          -> ok M (M: the checkpoint that records it);
  *                            ctl.sock only
+ *   reject HUNKS PATH\n   -> ok M | unchanged M (M: the checkpoint after
+ *                            it); ctl.sock only. HUNKS is "-" (the whole
+ *                            path) or hunk numbers "1,3"; PATH is the
+ *                            relative path in lowercase hex (any byte but
+ *                            NUL), without empty, "." or ".." components
  * agent.sock is written by the agent: requests are bounded (CONTROL_LINE_MAX
  * bytes with the newline), parsed strictly, rate limited, and a client gets
  * CONTROL_TIMEOUT_MS to send its line; at most CONTROL_MAX_CONNS
@@ -700,19 +705,25 @@ int session_checkpoint_threads(void);
 #define CONTROL_BURST 5            /* agent checkpoints at once, then */
 #define CONTROL_REFILL_MS 1000     /* one more per this many ms */
 #define CONTROL_POLLFDS (2 + 2 * CONTROL_MAX_CONNS)
+#define CONTROL_HUNK_MAX 1000000   /* the highest hunk number of a reject */
 enum control_verb {
 	CONTROL_CHECKPOINT,
 	CONTROL_STATUS,
 	CONTROL_ROLLBACK,
+	CONTROL_REJECT,
 };
 struct control_request {
 	enum control_verb verb;
 	char *label;       /* checkpoint: NULL when none */
 	uint32_t number;   /* rollback */
+	char *path;        /* reject: decoded, NUL-terminated */
+	size_t *hunks;     /* reject: hunk numbers; NULL: the whole path */
+	size_t nhunks;
 };
 /*
  * Parses one request line (len bytes, without its newline). from_agent:
  * the line came on agent.sock, where only checkpoint and status exist.
+ * On -1 nothing is left to free.
  * 0, or -1 with *cause (the answer's WHY).
  */
 int control_parse(const char *line, size_t len, int from_agent,
@@ -843,6 +854,14 @@ void rollback_op_clear(struct rollback_op *);
 /* rollback-session.c: rolling a session back to a checkpoint */
 #define ROLLBACK_PROMOTE_LOCK "promote.lock"
 /*
+ * Takes <session dir>/promote.lock without waiting, so that no promotion
+ * starts while the merged view changes under it. The fd holding it, or -1
+ * with *cause ("a promotion of session N is in progress: VERB once it is
+ * done" when one holds it).
+ */
+int rollback_promote_lock(const struct session *, const char *verb,
+    char **cause);
+/*
  * Makes s's merged view equal checkpoint to: first checkpoints the current
  * state when it changed (reason "user", label "before rollback to N"), then
  * applies the plan through the warden (sb: the session runs here) or
@@ -856,6 +875,26 @@ void rollback_op_clear(struct rollback_op *);
  */
 int rollback_session(struct store *, const struct session *,
     struct sandbox *sb, uint32_t to, uint32_t *now, char **cause);
+
+/* reject.c: taking a change (or some of its hunks) out of a running
+ * session's scratch */
+/*
+ * Rejects the change at path (relative, NUL-terminated; a path that
+ * `airlock status` lists) of s, which runs here in sb: the warden makes the
+ * merged view's path the real tree's again (a copy, or nothing where the
+ * real tree has none; a directory whose mode alone changed only gets its
+ * mode back), or with nhunks > 0 takes only those hunks (numbers from 1,
+ * as `airlock diff` prints them) of the path's text change out, keeping
+ * the scratch file's mode. Then checkpoints with the reason "reject" and
+ * sets *now: 0, 1 when nothing changed (*now: the newest checkpoint), or
+ * -1 with *cause ("no change there", a hunk past the last, not a text
+ * change, the warden's reason, the command exited meanwhile). Holds
+ * promote.lock meanwhile and refuses while a promotion holds it. An ended
+ * session is rejected in its scratch by airlock reject itself.
+ */
+int reject_session(struct store *, const struct session *, struct sandbox *sb,
+    const char *path, const size_t *hunks, size_t nhunks, uint32_t *now,
+    char **cause);
 
 /* approval.c: approvals per file and hunk (design §5), in the store's
  * "approvals" database, bound to what they were given for
@@ -979,9 +1018,9 @@ int promote_check(struct store *, uint32_t owner, const struct change *ch,
 /*
  * Runs the session until the agent exits: one poll(2) loop over the
  * warden's socket, the relayed signals, and ctl.sock and agent.sock, whose
- * requests it serves (checkpoints, status, rollbacks). Returns the agent's
- * wait status, or -1 when the warden died without one (sandbox_end, which
- * the caller calls next, says how).
+ * requests it serves (checkpoints, status, rollbacks, rejects). Returns the
+ * agent's wait status, or -1 when the warden died without one (sandbox_end,
+ * which the caller calls next, says how).
  */
 int supervisor_run(struct store *, const struct session *, struct sandbox *,
     struct control_server *);

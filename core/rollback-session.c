@@ -29,9 +29,9 @@
 
 #include "core/core.h"
 
-/* Takes promote.lock; the fd holding it, or -1 with *cause. */
-static int
-rollback_lock(const struct session *s, char **cause)
+int
+rollback_promote_lock(const struct session *s, const char *verb,
+    char **cause)
 {
 	AUTOFREE char *path = path_join(s->dir, ROLLBACK_PROMOTE_LOCK);
 	int fd;
@@ -43,8 +43,8 @@ rollback_lock(const struct session *s, char **cause)
 	}
 	if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
 		*cause = errno == EWOULDBLOCK ?
-		    xasprintf("a promotion of session %u is in progress: roll "
-		    "back once it is done", s->id) :
+		    xasprintf("a promotion of session %u is in progress: %s "
+		    "once it is done", s->id, verb) :
 		    xasprintf("cannot lock %s: %s", path, strerror(errno));
 		close(fd);
 		return -1;
@@ -180,7 +180,7 @@ int
 rollback_session(struct store *st, const struct session *s,
     struct sandbox *sb, uint32_t to, uint32_t *now, char **cause)
 {
-	int lock = rollback_lock(s, cause), rc;
+	int lock = rollback_promote_lock(s, "roll back", cause), rc;
 
 	if (lock < 0)
 		return -1;

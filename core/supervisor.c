@@ -1,9 +1,9 @@
 /*
  * The headless supervisor: one poll(2) loop over the warden's socket, the
  * relayed signals, and the control sockets, until the agent exits. The
- * requests are served in the loop itself: a checkpoint or a rollback blocks
- * it while it runs, which a headless session can afford (the agent keeps
- * the terminal and runs on; only its signals wait). The TUI moves
+ * requests are served in the loop itself: a checkpoint, a rollback or a
+ * reject blocks it while it runs, which a headless session can afford (the
+ * agent keeps the terminal and runs on; only its signals wait). The TUI moves
  * session_checkpoint to a worker thread instead.
  */
 #include "config.h"
@@ -76,6 +76,24 @@ supervisor_rollback(struct supervisor *sv, uint32_t to, struct buf *answer)
 }
 
 static void
+supervisor_reject(struct supervisor *sv, const struct control_request *req,
+    struct buf *answer)
+{
+	char *cause = NULL;
+	uint32_t now;
+	int rc;
+
+	rc = reject_session(sv->store, sv->session, sv->sb, req->path,
+	    req->hunks, req->nhunks, &now, &cause);
+	if (rc < 0)
+		control_answer(answer, CONTROL_FAILED, 0, cause);
+	else
+		control_answer(answer, rc == 0 ? CONTROL_OK : CONTROL_UNCHANGED,
+		    now, NULL);
+	free(cause);
+}
+
+static void
 supervisor_request(const struct control_request *req, int from_agent,
     struct buf *answer, void *arg)
 {
@@ -95,6 +113,14 @@ supervisor_request(const struct control_request *req, int from_agent,
 			    "not allowed");
 		else
 			supervisor_rollback(sv, req->number, answer);
+		break;
+	case CONTROL_REJECT:
+		/* the same: ctl.sock only */
+		if (from_agent)
+			control_answer(answer, CONTROL_FAILED, 0,
+			    "not allowed");
+		else
+			supervisor_reject(sv, req, answer);
 		break;
 	}
 }

@@ -300,6 +300,109 @@ is "a rejected path is no longer a change" "$out" "M f.txt"
 al log --json
 is "the reject checkpoints have the reason" "$(printf '%s' "$out" | jq -r '[.[] | select(.reason == "reject")] | length')" 2
 
+# --- reject in a running session, through its airlock ---------------------
+# waitfor FILE TEXT: until FILE holds TEXT (20 s at most).
+waitfor() {
+	for _ in $(seq 200); do grep -qa -- "$2" "$1" 2>/dev/null && return 0; sleep 0.1; done
+	return 1
+}
+# section FILE NAME: the lines between "== NAME" and the next "== ".
+section() {
+	awk -v n="== $2" '$0 == n { on = 1; next } /^== / { on = 0 } on' "$1"
+}
+# hex TEXT: TEXT in lowercase hex, as the reject request carries paths.
+hex() { printf '%s' "$1" | od -An -v -tx1 | tr -d ' \n'; }
+# ask SOCKET LINE: one raw request, and its answer.
+ask() {
+	python3 -c '
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.connect(sys.argv[1])
+s.sendall(sys.argv[2].encode() + b"\n")
+out = b""
+while True:
+    b = s.recv(4096)
+    if not b:
+        break
+    out += b
+print(out.decode("ascii", "replace").strip())' "$1" "$2"
+}
+new_world
+cd "$T" || exit 1
+nl=$(printf 'n\nl.txt')
+twenty >f.txt
+printf 'real other\n' >other.txt
+printf 'real nl\n' >"$nl"
+git add -A && git commit -qm f
+before_all=$(tree_fingerprint_all "$T")
+o=$W/live-reject.out
+"$AIRLOCK" run --headless --name lr -- bash -c '
+nl=$(printf "n\nl.txt")
+sed -i "s/^line 2$/X 2/; s/^line 10$/X 10/; s/^line 19$/X 19/" f.txt
+printf "agent other\n" >other.txt
+printf "agent nl\n" >"$nl"
+printf "new\n" >added.txt
+rm -rf src/deep
+chmod 700 empty
+echo "== agent.sock"
+python3 -c "
+import socket
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.connect(\"/run/airlock/agent.sock\")
+s.sendall(b\"reject - 66\\n\")
+print(s.recv(4096).decode().strip())"
+go=0; trap "go=1" WINCH
+echo "== ready"
+for i in $(seq 600); do [ $go = 1 ] && break; sleep 0.1; done
+echo "== f.txt"; cat f.txt
+echo "== others"; cat other.txt "$nl" src/deep/lines.txt; stat -c %a empty
+ls added.txt 2>/dev/null || echo "no added.txt"
+echo "== end"' >"$o" 2>&1 &
+pid=$!
+check "the agent made its changes" waitfor "$o" "== ready"
+is "agent.sock refuses a reject" "$(section "$o" agent.sock)" "error reject is not allowed on agent.sock"
+al reject f.txt --hunk 2
+is "reject --hunk while the command runs" "$rc" 0
+contains "... rejects the hunk" "$out" "rejected 1 hunk of f.txt"
+contains "... and checkpoints" "$out" "(reject)"
+al diff -- f.txt
+is "... the hunk left the scratch" "$(printf '%s\n' "$out" | grep -c '^@@')" 2
+al reject other.txt "$nl" added.txt src/deep empty
+is "reject of whole paths while the command runs" "$rc" 0
+contains "... a path with a newline" "$out" 'rejected "n\nl.txt"'
+contains "... a deleted directory" "$out" "rejected src/deep"
+al status lr
+is "only the kept hunks are left" "$out" "M f.txt"
+ctl=$(find "$AIRLOCK_HOME" -name ctl.sock 2>/dev/null | head -1)
+is "ctl.sock refuses a path with .." "$(ask "$ctl" "reject - $(hex ../outside)")" \
+	'error reject: the path has an empty, "." or ".." component'
+is "ctl.sock refuses a .. inside a path" "$(ask "$ctl" "reject - $(hex src/../../x)")" \
+	'error reject: the path has an empty, "." or ".." component'
+is "ctl.sock refuses an absolute path" "$(ask "$ctl" "reject - $(hex /etc/passwd)")" \
+	"error reject: the path is absolute"
+is "ctl.sock refuses a path that is no change" "$(ask "$ctl" "reject - $(hex a.txt)")" \
+	"error a.txt: no change there (airlock status lists them)"
+is "ctl.sock refuses a hunk past the last" "$(ask "$ctl" "reject 3 $(hex f.txt)")" \
+	"error --hunk 3: the change has 2 hunks"
+kill -WINCH "$pid"
+wait "$pid"
+is "the command exits 0 after the rejects" "$?" 0
+is "the agent's next cat shows the old text for hunk 2 only" "$(section "$o" f.txt | sed -n '2p;10p;19p')" "X 2
+line 10
+X 19"
+is "... and the real tree's other paths: deleted ones back, added ones gone" "$(section "$o" others)" "real other
+real nl
+one
+two
+three
+755
+no added.txt"
+is "the real tree is untouched" "$(tree_fingerprint_all "$T")" "$before_all"
+al log --json lr
+is "each reject is checkpointed with its reason" "$(printf '%s' "$out" | jq -r '[.[] | select(.reason == "reject")] | length')" 6
+al status lr
+is "after the session, only the kept hunks are left" "$out" "M f.txt"
+
 # --- interrupted promotions are finished by the next command --------------
 # 20k files; each round kills a promotion (or, once promoted, the unpromote
 # that undoes it) at a random moment; the next command finishes it: the

@@ -47,7 +47,16 @@ refused(const char *line, size_t len, int agent, const char *why)
 		fail_msg("accepted: %.*s", (int)len, line);
 	assert_string_equal(cause, why);
 	assert_null(req.label);
+	assert_null(req.path);
+	assert_null(req.hunks);
 	free(cause);
+}
+
+/* Refused with exactly why, as a C string. */
+static void
+refused_str(const char *line, int agent, const char *why)
+{
+	refused(line, strlen(line), agent, why);
 }
 
 static void
@@ -132,6 +141,93 @@ test_parse_hostile(void **state)
 	    &cause), 0);
 	assert_int_equal(strlen(req.label), CONTROL_LABEL_MAX);
 	control_request_free(&req);
+}
+
+static void
+test_parse_reject(void **state)
+{
+	struct control_request req;
+	char *cause;
+
+	assert_int_equal(parse("reject - 612f622e747874", 23, 0, &req, &cause),
+	    0);
+	assert_int_equal(req.verb, CONTROL_REJECT);
+	assert_string_equal(req.path, "a/b.txt");
+	assert_null(req.hunks);
+	assert_int_equal(req.nhunks, 0);
+	control_request_free(&req);
+	assert_null(req.path);
+	assert_int_equal(parse("reject 2,1000000,2 66", 21, 0, &req, &cause),
+	    0);
+	assert_int_equal(req.nhunks, 3);
+	assert_int_equal(req.hunks[0], 2);
+	assert_int_equal(req.hunks[1], 1000000);
+	assert_int_equal(req.hunks[2], 2);
+	assert_string_equal(req.path, "f");
+	control_request_free(&req);
+	assert_null(req.hunks);
+	/* any byte but NUL: a newline, a space, invalid UTF-8, dots inside */
+	assert_int_equal(parse("reject 1 610a6220ff2e2e2e", 25, 0, &req,
+	    &cause), 0);
+	assert_string_equal(req.path, "a\nb \xff...");
+	control_request_free(&req);
+	assert_int_equal(parse("reject - 2e612f2e2e62", 21, 0, &req, &cause),
+	    0);
+	assert_string_equal(req.path, ".a/..b");
+	control_request_free(&req);
+}
+
+static void
+test_parse_reject_hostile(void **state)
+{
+	static const char *const shape[] = {
+		"reject", "reject ", "reject -", "reject -61", "reject 1",
+	};
+	static const char *const hunks[] = {
+		"reject  61", "reject 0 61", "reject 01 61", "reject 1, 61",
+		"reject ,1 61", "reject 1,,2 61", "reject -1 61", "reject +1 61",
+		"reject 1000001 61", "reject 99999999999 61", "reject 1-3 61",
+		"reject -- 61", "reject x 61", "reject 1;2 61", "reject  - 61",
+	};
+	static const char *const hex[] = {
+		"reject - ", "reject - 6", "reject - 61 ", "reject - 61 62", "reject - 6g",
+		"reject - 6A", "reject - 0x61", "reject - 61\n", "reject 1 -",
+	};
+	static const char *const comp[] = {
+		"2e2e", "2e2e2f657463", "612f2e2e", "612f2e2e2f62", "2e",
+		"612f2e2f62", "612f", "612f2f62", "2f", "2f2f61",
+	};
+	char line[CONTROL_LINE_MAX + 10];
+	size_t i;
+
+	/* never on agent.sock, however well formed */
+	refused_str("reject - 61", 1, "reject is not allowed on agent.sock");
+	refused_str("reject", 1, "reject is not allowed on agent.sock");
+	refused_str("rejectx - 61", 0, "unknown request");
+	refused_str("REJECT - 61", 0, "unknown request");
+	refused_str("reject\t- 61", 0, "unknown request");
+	for (i = 0; i < sizeof shape / sizeof *shape; i++)
+		refused_str(shape[i], 0,
+		    "reject needs hunks (- or 1,3) and a hex path");
+	for (i = 0; i < sizeof hunks / sizeof *hunks; i++)
+		refused_str(hunks[i], 0, "reject: bad hunk numbers");
+	for (i = 0; i < sizeof hex / sizeof *hex; i++)
+		refused_str(hex[i], 0, "reject: the path is not hex");
+	refused_str("reject - 2f657463", 0, "reject: the path is absolute");
+	refused_str("reject - 2f", 0, "reject: the path is absolute");
+	refused_str("reject - 610062", 0, "reject: NUL byte in the path");
+	refused_str("reject - 00", 0, "reject: NUL byte in the path");
+	for (i = 0; i < sizeof comp / sizeof *comp; i++) {
+		snprintf(line, sizeof line, "reject - %s", comp[i]);
+		refused_str(line, 0, comp[i][0] == '2' && comp[i][1] == 'f' ?
+		    "reject: the path is absolute" :
+		    "reject: the path has an empty, \".\" or \"..\" component");
+	}
+	/* a NUL in the line itself, and a line past the limit */
+	refused("reject - 61\0", 12, 0, "NUL byte in the request");
+	memcpy(line, "reject - ", 9);
+	memset(line + 9, '6', sizeof line - 9);
+	refused(line, CONTROL_LINE_MAX, 0, "request too long");
 }
 
 static void
@@ -241,6 +337,11 @@ world_fn(const struct control_request *req, int from_agent, struct buf *out,
 		break;
 	case CONTROL_ROLLBACK:
 		control_answer(out, CONTROL_OK, req->number + 100, NULL);
+		break;
+	case CONTROL_REJECT:
+		snprintf(w->last_label, sizeof w->last_label, "%s", req->path);
+		control_answer(out, CONTROL_OK, (uint32_t)req->nhunks + 200,
+		    NULL);
 		break;
 	}
 }
@@ -383,9 +484,11 @@ test_server_requests(void **state)
 	assert_int_equal(w->last_agent, 1);
 	check_ask(w, w->ctl, "rollback 3\n", 11, 0, "ok 103\n");
 	assert_int_equal(w->last_agent, 0);
+	check_ask(w, w->ctl, "reject 1,3 610a62\n", 18, 0, "ok 202\n");
+	assert_string_equal(w->last_label, "a\nb");
 	/* the line may come in pieces */
 	check_ask(w, w->ctl, "stat", 4, 0, "");
-	assert_int_equal(w->calls, 3);
+	assert_int_equal(w->calls, 4);
 }
 
 static void
@@ -396,6 +499,13 @@ test_server_garbage(void **state)
 
 	check_ask(w, w->agent, "rollback 1\n", 11, 0,
 	    "error rollback is not allowed on agent.sock\n");
+	check_ask(w, w->agent, "reject - 61\n", 12, 0,
+	    "error reject is not allowed on agent.sock\n");
+	check_ask(w, w->ctl, "reject - 2e2e2f61\n", 18, 0,
+	    "error reject: the path has an empty, \".\" or \"..\" "
+	    "component\n");
+	check_ask(w, w->ctl, "reject - 2f61\n", 14, 0,
+	    "error reject: the path is absolute\n");
 	check_ask(w, w->agent, "sta\0tus\n", 8, 0,
 	    "error NUL byte in the request\n");
 	check_ask(w, w->agent, "\xff\xfe\n", 3, 0, "error unknown request\n");
@@ -575,6 +685,8 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_parse_good),
 		cmocka_unit_test(test_parse_hostile),
+		cmocka_unit_test(test_parse_reject),
+		cmocka_unit_test(test_parse_reject_hostile),
 		cmocka_unit_test(test_answers),
 		cmocka_unit_test(test_replies),
 		cmocka_unit_test(test_bucket),
