@@ -17,7 +17,8 @@ CKPT = os.path.abspath(sys.argv[2])
 REPORT = sys.argv[3]
 RUNS = int(os.environ.get("BENCH_RUNS", "31"))
 BASE = os.environ.get("BENCH_DIR", "/var/tmp")
-SECTIONS = os.environ.get("BENCH_SECTIONS", "status,checkpoint").split(",")
+ALL_SECTIONS = ("status", "checkpoint", "promote")
+SECTIONS = os.environ.get("BENCH_SECTIONS", ",".join(ALL_SECTIONS)).split(",")
 
 
 def make_tree(root, nfiles):
@@ -165,8 +166,9 @@ def rmtree(path):
         shutil.rmtree(path, ignore_errors=True)
 
 
-def fs_note(path):
-    """A note on the file system under path when it skews the timings."""
+def fs_note(path, shows):
+    """A note on the file system under path when it skews the timings;
+    shows: in which timings."""
     st = os.stat(path)
     try:
         dev = os.path.basename(os.path.realpath("/sys/dev/block/%d:%d" % (
@@ -179,8 +181,7 @@ def fs_note(path):
         return ""
     return (" %s is ext4 without a journal: there, creating files shortly after "
             "many were deleted is slow (ext4 skips inodes freed in the last minute "
-            "or more), which shows in the later runs of what recreates many files "
-            "(W3's `git reset`, W4's turn); the medians keep it." % path)
+            "or more), which shows in %s; the medians keep it." % (path, shows))
 
 
 def kernel_tree():
@@ -578,7 +579,9 @@ def checkpoint_section(work):
     version = statistics.median(ms_of([BIN, "version"]) for _ in range(15))
     loads = [r["load"] for w in (w1, w2, w3, w4, w5) for r in w.runs + w.live]
     machine = {"version_ms": version, "load_min": min(loads), "load_max": max(loads),
-               "seconds": time.time() - started, "fs": fs_note(BASE)}
+               "seconds": time.time() - started,
+               "fs": fs_note(BASE, "the later runs of what recreates many files "
+                             "(W3's `git reset`, W4's turn)")}
     return report_checkpoints([w1, w2, w3, w4, w5], kernel_desc, tree_info, threads,
                               machine)
 
@@ -861,6 +864,342 @@ def targets(ws, m, ml):
     return out
 
 
+# Promotion: `airlock promote --all` of an ended session, whole command,
+# against `cp -a` of the same files (plus `sync -f`: promotion makes its
+# writes durable with syncfs) as the floor, in the same run.
+
+PROMOTE_RUNS = int(os.environ.get("BENCH_PROMOTE_RUNS", "5"))
+PROMOTE_EDIT_RUNS = 3 * PROMOTE_RUNS   # the 10-file cases are short and noisier
+
+
+def run_rusage(argv, cwd=None, env=None):
+    """Runs argv; (wall ms, CPU ms of the child, its output)."""
+    t = time.perf_counter()
+    proc = subprocess.Popen(argv, cwd=cwd, env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT)
+    out = proc.stdout.read()
+    _, status, ru = os.wait4(proc.pid, 0)
+    ms = (time.perf_counter() - t) * 1000.0
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    text = out.decode(errors="replace")
+    if proc.returncode != 0:
+        raise RuntimeError("%s (in %s) exited %d:\n%s" % (argv, cwd, proc.returncode,
+                                                          text[-3000:]))
+    return ms, (ru.ru_utime + ru.ru_stime) * 1000.0, text
+
+
+def strace_sync_ms(argv, cwd, env, out):
+    """Runs argv under strace; the milliseconds it spent in syncfs, fsync,
+    fdatasync and msync (each call's own time) and its wall time."""
+    log_file = out + ".strace"
+    t = time.perf_counter()
+    subprocess.run(["strace", "-f", "-T", "-o", log_file, "-e",
+                    "trace=syncfs,fsync,fdatasync,msync"] + argv, cwd=cwd, env=env,
+                   check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    wall = (time.perf_counter() - t) * 1000.0
+    calls = {}
+    with open(log_file) as f:
+        for line in f:
+            if "<" not in line or "(" not in line or "resumed" in line:
+                continue
+            name = line.split(None, 1)[1].split("(")[0]
+            secs = float(line.rsplit("<", 1)[1].rstrip(">\n"))
+            n, total = calls.get(name, (0, 0.0))
+            calls[name] = (n + 1, total + secs * 1000.0)
+    os.unlink(log_file)
+    return wall, calls
+
+
+class PromoteCase:
+    """One change an ended session promotes: the tree, the turn that makes
+    it, the files the floor copies, and the checks of the real tree after
+    promote and after unpromote."""
+
+    def __init__(self, key, title, tree, script, stage, files):
+        self.key, self.title, self.tree = key, title, tree
+        self.script, self.stage, self.files = script, stage, files
+        self.runs = []
+        self.traced = None
+
+
+def promote_session(work, case, i):
+    """A fresh store and session that ran the case's turn and ended."""
+    home = os.path.join(work, "promote-store-%s-%d" % (case.key, i))
+    env = dict(os.environ, HOME=os.path.join(work, "promote-home"), AIRLOCK_HOME=home)
+    turn_ms = ms_of([BIN, "run", "--headless", "--", "sh", "-c", case.script],
+                    case.tree, env)
+    return env, turn_ms
+
+
+def promote_floor(work, case, i):
+    """cp -a of the case's files from its staging copy into a fresh
+    directory on the same file system, then sync -f of it."""
+    dest = os.path.join(work, "promote-floor-%s-%d" % (case.key, i))
+    os.mkdir(dest)
+    os.sync()
+    cp_ms = ms_of(["cp", "-a", "--parents"] + case.files + [dest], case.stage)
+    sync_ms = ms_of(["sync", "-f", dest])
+    return {"cp_ms": cp_ms, "sync_ms": sync_ms, "floor_ms": cp_ms + sync_ms}
+
+
+def promote_once(work, case, i, traced=False):
+    env, turn_ms = promote_session(work, case, i)
+    r = {"turn_ms": turn_ms}
+    os.sync()
+    if traced:
+        out = os.path.join(work, "promote-trace")
+        r["wall_ms"], r["calls"] = strace_sync_ms([BIN, "promote", "--all"], case.tree,
+                                                  env, out)
+    else:
+        r["promote_ms"], r["promote_cpu"], text = run_rusage(
+            [BIN, "promote", "--all"], case.tree, env)
+        if "promotion 1 of session" not in text:
+            raise RuntimeError("%s: unexpected promote output:\n%s" % (case.key, text[-2000:]))
+    case.check_promoted()
+    os.sync()
+    r["unpromote_ms"], r["unpromote_cpu"], _ = run_rusage([BIN, "unpromote"], case.tree, env)
+    case.check_unpromoted()
+    return r
+
+
+class NewFilesCase(PromoteCase):
+    def check_promoted(self):
+        n = count_files(os.path.join(self.tree, "node_modules"))
+        if n != NEW_FILES:
+            raise RuntimeError("%s: %d files promoted, not %d" % (self.key, n, NEW_FILES))
+
+    def check_unpromoted(self):
+        if os.path.lexists(os.path.join(self.tree, "node_modules")):
+            raise RuntimeError("%s: node_modules left after unpromote" % self.key)
+
+
+class EditsCase(PromoteCase):
+    def __init__(self, *a, original):
+        super().__init__(*a)
+        self.original = original
+
+    def check(self, want):
+        for p in self.files:
+            with open(os.path.join(self.tree, p), "rb") as f:
+                if f.read() != want(p):
+                    raise RuntimeError("%s: %s is not as expected" % (self.key, p))
+
+    def check_promoted(self):
+        self.check(lambda p: self.original[p] + PROMOTE_MARK)
+
+    def check_unpromoted(self):
+        self.check(lambda p: self.original[p])
+
+
+PROMOTE_MARK = b"airlock bench: promoted line\n"
+
+
+def edits_case(work, key, nfiles, tree=None):
+    if tree is None:
+        tree = os.path.join(work, "promote-tree-%s" % key)
+        helper("gentree", tree, nfiles, 100, 200, 6000, 1)
+    files = ["d%04d/f%06d.txt" % (n // 100, n) for n in
+             (k * nfiles // 10 + 12 for k in range(10))]
+    stage = os.path.join(work, "promote-stage-%s" % key)
+    original = {}
+    for p in files:
+        with open(os.path.join(tree, p), "rb") as f:
+            original[p] = f.read()
+        os.makedirs(os.path.dirname(os.path.join(stage, p)), exist_ok=True)
+        with open(os.path.join(stage, p), "wb") as f:
+            f.write(original[p] + PROMOTE_MARK)
+        shutil.copystat(os.path.join(tree, p), os.path.join(stage, p))
+    script = "; ".join("printf '%s' >>'%s'" % (PROMOTE_MARK.decode().replace("\n", "\\n"), p)
+                       for p in files)
+    return EditsCase("P2" if nfiles >= 100000 else "P3",
+                     "10 edited files, %dk-file tree" % (nfiles // 1000), tree,
+                     script, stage, files, original=original)
+
+
+def bench_promote(work, case, runs):
+    for i in range(runs):
+        # The floor and the promotion take turns going first: ext4 without
+        # a journal slows the creation of files after many were deleted
+        # (the previous run's unpromote), and that should not fall on one
+        # side only. Nothing else is deleted before the section ends.
+        if i % 2 == 0:
+            floor = promote_floor(work, case, i)
+            r = promote_once(work, case, i)
+        else:
+            r = promote_once(work, case, i)
+            floor = promote_floor(work, case, i)
+        r.update(floor)
+        r["load"] = os.getloadavg()[0]
+        case.runs.append(r)
+        log("%s run %d: promote %.1f ms (CPU %.1f ms), unpromote %.1f ms, cp -a %.1f ms "
+            "+ sync -f %.1f ms, load %.2f" % (case.key, i, r["promote_ms"], r["promote_cpu"],
+                                              r["unpromote_ms"], r["cp_ms"], r["sync_ms"],
+                                              r["load"]))
+    case.traced = promote_once(work, case, runs, traced=True)
+    log("%s traced: %r" % (case.key, case.traced))
+
+
+def promote_section(work):
+    started = time.time()
+    big = os.path.join(work, "promote-tree-100k")
+    helper("gentree", big, SYNTH_FILES, 100, 200, 6000, 1)
+    stage = os.path.join(work, "promote-stage-new")
+    helper("gentree", os.path.join(stage, "node_modules"), NEW_FILES, 100,
+           NEW_FILE_SIZE, NEW_FILE_SIZE, 1000)
+    new = NewFilesCase("P1", "20k new files (200 MB), 100k-file tree", big,
+                       "cp -r '%s/node_modules' ." % stage, stage, ["node_modules"])
+    small = edits_case(work, "1k", 1000)
+    large = edits_case(work, "100k", SYNTH_FILES, tree=big)
+    # settle, as a real tree is between two runs (see status_section)
+    time.sleep(2.5)
+    bench_promote(work, new, PROMOTE_RUNS)
+    bench_promote(work, large, PROMOTE_EDIT_RUNS)
+    bench_promote(work, small, PROMOTE_EDIT_RUNS)
+    loads = [r["load"] for c in (new, large, small) for r in c.runs]
+    machine = {"seconds": time.time() - started, "load_min": min(loads),
+               "load_max": max(loads),
+               "fs": fs_note(BASE, "what creates 20k files after the previous run's "
+                             "unpromote removed 20k (P1's promotion and floor, "
+                             "and its turn)")}
+    return report_promote(new, large, small, machine)
+
+
+def report_promote(new, large, small, machine):
+    def verdict(ok):
+        return "**met**" if ok else "**not met**"
+
+    def m(c, key):
+        return med([r[key] for r in c.runs])
+
+    out = [
+        "## Promotion (issue: review and promotion)",
+        "",
+        "Medians of %d runs of the 20k-file case and %d of each 10-file case, all in this "
+        "run on this machine (%d cores; the 1-minute load average ranged from %.2f to %.2f "
+        "over the runs); %.0f s.%s" % (
+            PROMOTE_RUNS, PROMOTE_EDIT_RUNS, os.cpu_count(), machine["load_min"],
+            machine["load_max"], machine["seconds"], machine["fs"]),
+        "",
+        "How each is measured:",
+        "",
+        "- **the change**: each run builds it afresh: a new store, and a session "
+        "(`airlock run --headless -- sh -c ...`, the real binary) whose turn makes it and "
+        "ends. P1: the 100k-file generated tree (100 files to a directory, 200 B to 6 kB "
+        "each), the turn copies a staged `node_modules` of %d files of %d bytes (%s) in "
+        "%d directories from outside the tree (`cp -r`). P2 and P3: the turn appends a line "
+        "to 10 files spread over a generated tree of 100k or 1k files (P2's tree is P1's)."
+        % (NEW_FILES, NEW_FILE_SIZE, fmt_bytes(NEW_FILES * NEW_FILE_SIZE),
+           NEW_FILES // 100 + 1),
+        "- **`airlock promote --all`**: the whole command, process start to end, after a "
+        "`sync` (the turn's own writes are not flushed by it): its checkpoint of the ended "
+        "session (nothing changed), the plan, the befores kept in the store, the files "
+        "staged in `.airlock-promote-*` at the tree's root, one `syncfs`, the renames, "
+        "a second `syncfs`. CPU time is the command's user + system time. The real tree is "
+        "checked after it (every file there with the session's content).",
+        "- **`airlock unpromote`**: the whole command, after a `sync`, right after the "
+        "promotion; the tree is checked to be as before (P1: `node_modules` gone; P2, P3: "
+        "the original bytes).",
+        "- **floor**: `cp -a` of the same files (P1: the staged `node_modules`; P2, P3: "
+        "`cp -a --parents` of the 10 edited files from a staging copy) into a fresh "
+        "directory on the same file system, after a `sync`, then `sync -f` of it "
+        "(`syncfs` of that file system, as the promotion makes its writes durable). "
+        "`cp -a` alone is shown too: promotion with durability against a copy without.",
+        "- The floor and the promotion take turns going first; nothing is deleted until "
+        "the section ends but what `unpromote` removes.",
+        "",
+        "| case | `airlock promote --all` | its CPU time | `cp -a` + `sync -f` (floor) | "
+        "promote / floor | `cp -a` alone | promote / `cp -a` | `airlock unpromote` | "
+        "the turn (`airlock run`) |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for c in (new, large, small):
+        p, f, cp = m(c, "promote_ms"), m(c, "floor_ms"), m(c, "cp_ms")
+        out.append("| %s %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
+            c.key, c.title, fmt_ms(p), fmt_ms(m(c, "promote_cpu")), fmt_ms(f),
+            fmt_x(p / f), fmt_ms(cp), fmt_x(p / cp), fmt_ms(m(c, "unpromote_ms")),
+            fmt_ms(m(c, "turn_ms"))))
+    out += ["", "Where a promotion waits on the disk, from one more run of each case "
+            "under `strace -f -T` (not in the medians; strace slows the rest):", ""]
+    for c in (new, large, small):
+        calls = c.traced["calls"]
+        out.append("- %s: %s in all; %s." % (
+            c.key, fmt_ms(c.traced["wall_ms"]),
+            ", ".join("%s %d call%s, %s" % (name, n, "" if n == 1 else "s", fmt_ms(ms))
+                      for name, (n, ms) in sorted(calls.items())) or "no sync calls"))
+    pn, fn = m(new, "promote_ms"), m(new, "floor_ms")
+    pl, ps = m(large, "promote_ms"), m(small, "promote_ms")
+    fl, fs = m(large, "floor_ms"), m(small, "floor_ms")
+    out += [
+        "",
+        "### Targets",
+        "",
+        "- P1, 20k new files (200 MB), within 2x of `cp -a` + `sync -f`: %s (%s: %s "
+        "against %s; against `cp -a` alone %s)." % (
+            verdict(pn <= 2 * fn), fmt_x(pn / fn), fmt_ms(pn), fmt_ms(fn),
+            fmt_x(pn / m(new, "cp_ms"))),
+        "- P2, 10 edited files in a 100k-file tree, within 2x of the floor: %s (%s: %s "
+        "against %s)." % (verdict(pl <= 2 * fl), fmt_x(pl / fl), fmt_ms(pl), fmt_ms(fl)),
+        "- P2, 10 edited files in a 100k-file tree, under 50 ms: %s (%s)." % (
+            verdict(pl < 50), fmt_ms(pl)),
+        "- 10 edited files, independent of the tree size (100k files against 1k): %s "
+        "(%s against %s, %.2fx; within 1.5x taken as independent, as for `status`)." % (
+            verdict(pl <= 1.5 * ps), fmt_ms(pl), fmt_ms(ps), pl / ps),
+        "",
+        "<details><summary>Every run (ms)</summary>",
+        "",
+    ]
+    for c in (new, large, small):
+        def each(key):
+            return "[%s]" % ", ".join("%.1f" % r[key] for r in c.runs)
+        out.append("- %s: promote %s; CPU %s; unpromote %s; cp -a %s; sync -f %s; "
+                   "turn %s; load [%s]" % (
+                       c.key, each("promote_ms"), each("promote_cpu"),
+                       each("unpromote_ms"), each("cp_ms"), each("sync_ms"),
+                       each("turn_ms"), ", ".join("%.2f" % r["load"] for r in c.runs)))
+    out += ["", "</details>", ""]
+    return out
+
+
+def split_report(text):
+    """The report's header lines and its "## " sections, in order:
+    (header, [(title line, lines)])."""
+    header, sections = [], []
+    for line in text.split("\n"):
+        if line.startswith("## "):
+            sections.append((line, [line]))
+        elif sections:
+            sections[-1][1].append(line)
+        else:
+            header.append(line)
+    return header, sections
+
+
+def merge_report(header, made):
+    """The existing report with the sections made in this run replaced (or
+    added at the end) and the others kept; a line in the header says
+    which were regenerated when."""
+    try:
+        with open(REPORT) as f:
+            old_header, old = split_report(f.read())
+    except FileNotFoundError:
+        return header + [line for s in made for line in s]
+    byline = {s[0]: s for s in made}
+    merged = [byline.pop(title, lines) for title, lines in old]
+    merged += [s for s in made if s[0] in byline]
+    note = header[2].replace("Generated by `make bench`", "Regenerated by "
+                             "`BENCH_SECTIONS=%s make bench`" % ",".join(SECTIONS))
+    note = note.replace(" in all.", ": %s." % ", ".join(s[0][3:] for s in made))
+    kept = [line for line in old_header if not line.startswith("Regenerated by")]
+    while kept and kept[-1] == "":
+        kept.pop()
+    lines = kept + ["", note, ""]
+    for s in merged:
+        while s and s[-1] == "":
+            s = s[:-1]
+        lines += s + [""]
+    return lines
+
+
 def main():
     work = tempfile.mkdtemp(prefix="airlock-bench.", dir=BASE)
     started = time.time()
@@ -870,6 +1209,8 @@ def main():
             sections.append(status_section(work))
         if "checkpoint" in SECTIONS:
             sections.append(checkpoint_section(work))
+        if "promote" in SECTIONS:
+            sections.append(promote_section(work))
     finally:
         rmtree(work)
     lines = [
@@ -881,13 +1222,16 @@ def main():
             time.time() - started),
         "",
     ]
-    for s in sections:
-        lines += s
+    if all(s in SECTIONS for s in ALL_SECTIONS):
+        for s in sections:
+            lines += s
+    else:
+        # some sections only: the others stay as the last full run left them
+        lines = merge_report(lines, sections)
     if not ONLY:
         with open(REPORT, "w") as f:
             f.write("\n".join(lines))
     print("\n".join(lines))
-
 
 if __name__ == "__main__":
     main()
