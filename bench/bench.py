@@ -888,26 +888,52 @@ def run_rusage(argv, cwd=None, env=None):
     return ms, (ru.ru_utime + ru.ru_stime) * 1000.0, text
 
 
-def strace_sync_ms(argv, cwd, env, out):
-    """Runs argv under strace; the milliseconds it spent in syncfs, fsync,
-    fdatasync and msync (each call's own time) and its wall time."""
+PROMOTE_PHASES = (
+    ("start", "start, checkpoint, plan, befores recorded"),
+    ("stage", "files staged"),
+    ("syncfs1", "first `syncfs`"),
+    ("rename", "renames into place"),
+    ("syncfs2", "second `syncfs`"),
+    ("finish", "journal closed, exit"),
+)
+
+
+def strace_phases(argv, cwd, env, out):
+    """Runs argv under strace, tracing only the calls that mark the
+    promotion's phases (execve, mkdirat of the staging directory, syncfs,
+    exit_group; seccomp filters the rest, which run at full speed); the
+    milliseconds of each phase of PROMOTE_PHASES, or None when the trace
+    does not show them."""
     log_file = out + ".strace"
-    t = time.perf_counter()
-    subprocess.run(["strace", "-f", "-T", "-o", log_file, "-e",
-                    "trace=syncfs,fsync,fdatasync,msync"] + argv, cwd=cwd, env=env,
-                   check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    wall = (time.perf_counter() - t) * 1000.0
-    calls = {}
+    subprocess.run(["strace", "-f", "-tt", "-T", "--seccomp-bpf", "-o", log_file,
+                    "-e", "trace=execve,mkdirat,syncfs,exit_group"] + argv, cwd=cwd,
+                   env=env, check=True, stdout=subprocess.DEVNULL,
+                   stderr=subprocess.DEVNULL)
+
+    def at(line):
+        h, m, s = line.split()[1].split(":")
+        return (int(h) * 3600 + int(m) * 60 + float(s)) * 1000.0
+
+    start = stage = end = None
+    syncs = []
     with open(log_file) as f:
         for line in f:
-            if "<" not in line or "(" not in line or "resumed" in line:
-                continue
-            name = line.split(None, 1)[1].split("(")[0]
-            secs = float(line.rsplit("<", 1)[1].rstrip(">\n"))
-            n, total = calls.get(name, (0, 0.0))
-            calls[name] = (n + 1, total + secs * 1000.0)
+            call = line.split()[2] if len(line.split()) > 2 else ""
+            if start is None and call.startswith("execve("):
+                start = at(line)
+            elif stage is None and call.startswith("mkdirat(") and ".airlock-promote-" in line:
+                stage = at(line)
+            elif call.startswith("syncfs(") and "<" in line:
+                syncs.append((at(line), float(line.rsplit("<", 1)[1].rstrip(">\n")) * 1000.0))
+            elif call.startswith("exit_group("):
+                end = at(line)
     os.unlink(log_file)
-    return wall, calls
+    if None in (start, stage, end) or len(syncs) != 2:
+        return None
+    (s1, d1), (s2, d2) = syncs
+    return {"start": stage - start, "stage": s1 - stage, "syncfs1": d1,
+            "rename": s2 - (s1 + d1), "syncfs2": d2, "finish": end - (s2 + d2),
+            "all": end - start}
 
 
 class PromoteCase:
@@ -948,8 +974,7 @@ def promote_once(work, case, i, traced=False):
     os.sync()
     if traced:
         out = os.path.join(work, "promote-trace")
-        r["wall_ms"], r["calls"] = strace_sync_ms([BIN, "promote", "--all"], case.tree,
-                                                  env, out)
+        r["phases"] = strace_phases([BIN, "promote", "--all"], case.tree, env, out)
     else:
         r["promote_ms"], r["promote_cpu"], text = run_rusage(
             [BIN, "promote", "--all"], case.tree, env)
@@ -1055,8 +1080,13 @@ def promote_section(work):
     bench_promote(work, new, PROMOTE_RUNS)
     bench_promote(work, large, PROMOTE_EDIT_RUNS)
     bench_promote(work, small, PROMOTE_EDIT_RUNS)
+    # what any airlock command pays before it does anything (exec, the
+    # loader, libcrypto's initialisation), and cp's
+    version = med([ms_of([BIN, "version"]) for _ in range(PROMOTE_EDIT_RUNS)])
+    cp_version = med([ms_of(["cp", "--version"]) for _ in range(PROMOTE_EDIT_RUNS)])
     loads = [r["load"] for c in (new, large, small) for r in c.runs]
     machine = {"seconds": time.time() - started, "load_min": min(loads),
+               "version_ms": version, "cp_version_ms": cp_version,
                "load_max": max(loads),
                "fs": fs_note(BASE, "what creates 20k files after the previous run's "
                              "unpromote removed 20k (P1's promotion and floor, "
@@ -1118,14 +1148,22 @@ def report_promote(new, large, small, machine):
             c.key, c.title, fmt_ms(p), fmt_ms(m(c, "promote_cpu")), fmt_ms(f),
             fmt_x(p / f), fmt_ms(cp), fmt_x(p / cp), fmt_ms(m(c, "unpromote_ms")),
             fmt_ms(m(c, "turn_ms"))))
-    out += ["", "Where a promotion waits on the disk, from one more run of each case "
-            "under `strace -f -T` (not in the medians; strace slows the rest):", ""]
+    out += ["", "Any command pays some fixed cost first: `airlock version` takes %s (exec, "
+            "loading its libraries), `cp --version` %s (medians of %d)." % (
+                fmt_ms(machine["version_ms"]), fmt_ms(machine["cp_version_ms"]),
+                PROMOTE_EDIT_RUNS)]
+    out += ["", "Where the time goes, from one more run of each case under `strace -f -tt "
+            "-T --seccomp-bpf`, tracing only the calls that mark the phases (not in the "
+            "medians):", "",
+            "| case | %s | in all |" % " | ".join(title for _, title in PROMOTE_PHASES),
+            "|---|%s---:|" % ("---:|" * len(PROMOTE_PHASES))]
     for c in (new, large, small):
-        calls = c.traced["calls"]
-        out.append("- %s: %s in all; %s." % (
-            c.key, fmt_ms(c.traced["wall_ms"]),
-            ", ".join("%s %d call%s, %s" % (name, n, "" if n == 1 else "s", fmt_ms(ms))
-                      for name, (n, ms) in sorted(calls.items())) or "no sync calls"))
+        ph = c.traced["phases"]
+        if ph is None:
+            out.append("| %s | %s |" % (c.key, " | ".join(["?"] * (len(PROMOTE_PHASES) + 1))))
+            continue
+        out.append("| %s | %s | %s |" % (c.key, " | ".join(
+            fmt_ms(ph[key]) for key, _ in PROMOTE_PHASES), fmt_ms(ph["all"])))
     pn, fn = m(new, "promote_ms"), m(new, "floor_ms")
     pl, ps = m(large, "promote_ms"), m(small, "promote_ms")
     fl, fs = m(large, "floor_ms"), m(small, "floor_ms")
@@ -1138,7 +1176,11 @@ def report_promote(new, large, small, machine):
             verdict(pn <= 2 * fn), fmt_x(pn / fn), fmt_ms(pn), fmt_ms(fn),
             fmt_x(pn / m(new, "cp_ms"))),
         "- P2, 10 edited files in a 100k-file tree, within 2x of the floor: %s (%s: %s "
-        "against %s)." % (verdict(pl <= 2 * fl), fmt_x(pl / fl), fmt_ms(pl), fmt_ms(fl)),
+        "against %s; less each command's fixed cost, `airlock version` and `cp --version`, "
+        "%s against %s, %s)." % (
+            verdict(pl <= 2 * fl), fmt_x(pl / fl), fmt_ms(pl), fmt_ms(fl),
+            fmt_ms(pl - machine["version_ms"]), fmt_ms(fl - machine["cp_version_ms"]),
+            fmt_x((pl - machine["version_ms"]) / (fl - machine["cp_version_ms"]))),
         "- P2, 10 edited files in a 100k-file tree, under 50 ms: %s (%s)." % (
             verdict(pl < 50), fmt_ms(pl)),
         "- 10 edited files, independent of the tree size (100k files against 1k): %s "
