@@ -942,19 +942,23 @@ class PromoteCase:
     it, the files the floor copies, and the checks of the real tree after
     promote and after unpromote."""
 
+    undo_at_once = True
+
     def __init__(self, key, title, tree, script, stage, files):
         self.key, self.title, self.tree = key, title, tree
         self.script, self.stage, self.files = script, stage, files
         self.runs = []
         self.traced = None
 
+    def tree_for(self, work, i):
+        return self.tree
 
-def promote_session(work, case, i):
+
+def promote_session(work, case, tree, i):
     """A fresh store and session that ran the case's turn and ended."""
     home = os.path.join(work, "promote-store-%s-%d" % (case.key, i))
     env = dict(os.environ, HOME=os.path.join(work, "promote-home"), AIRLOCK_HOME=home)
-    turn_ms = ms_of([BIN, "run", "--headless", "--", "sh", "-c", case.script],
-                    case.tree, env)
+    turn_ms = ms_of([BIN, "run", "--headless", "--", "sh", "-c", case.script], tree, env)
     return env, turn_ms
 
 
@@ -970,32 +974,55 @@ def promote_floor(work, case, i):
 
 
 def promote_once(work, case, i, traced=False):
-    env, turn_ms = promote_session(work, case, i)
+    """Promotes the case's change made afresh; unpromotes it at once unless
+    the case defers that (then the result holds what unpromote needs)."""
+    tree = case.tree_for(work, i)
+    env, turn_ms = promote_session(work, case, tree, i)
     r = {"turn_ms": turn_ms}
     os.sync()
     if traced:
         out = os.path.join(work, "promote-trace")
-        r["phases"] = strace_phases([BIN, "promote", "--all"], case.tree, env, out)
+        r["phases"] = strace_phases([BIN, "promote", "--all"], tree, env, out)
     else:
         r["promote_ms"], r["promote_cpu"], text = run_rusage(
-            [BIN, "promote", "--all"], case.tree, env)
+            [BIN, "promote", "--all"], tree, env)
         if "promotion 1 of session" not in text:
             raise RuntimeError("%s: unexpected promote output:\n%s" % (case.key, text[-2000:]))
-    case.check_promoted()
-    os.sync()
-    r["unpromote_ms"], r["unpromote_cpu"], _ = run_rusage([BIN, "unpromote"], case.tree, env)
-    case.check_unpromoted()
+    case.check_promoted(tree)
+    if case.undo_at_once:
+        promote_undo(case, tree, env, r)
+    else:
+        r["undo"] = (tree, env)
     return r
 
 
+def promote_undo(case, tree, env, r):
+    os.sync()
+    r["unpromote_ms"], r["unpromote_cpu"], _ = run_rusage([BIN, "unpromote"], tree, env)
+    case.check_unpromoted(tree)
+
+
 class NewFilesCase(PromoteCase):
-    def check_promoted(self):
-        n = count_files(os.path.join(self.tree, "node_modules"))
+    # ext4 without a journal (see fs_note) makes creating files slow for a
+    # while after many were deleted, and by how much varies: each run gets
+    # a tree of its own, and the unpromotes (which delete 20k files) come
+    # after all the promotions and floors.
+    undo_at_once = False
+
+    def tree_for(self, work, i):
+        if i == 0:
+            return self.tree
+        tree = "%s-%d" % (self.tree, i)
+        helper("gentree", tree, SYNTH_FILES, 100, 200, 6000, 1)
+        return tree
+
+    def check_promoted(self, tree):
+        n = count_files(os.path.join(tree, "node_modules"))
         if n != NEW_FILES:
             raise RuntimeError("%s: %d files promoted, not %d" % (self.key, n, NEW_FILES))
 
-    def check_unpromoted(self):
-        if os.path.lexists(os.path.join(self.tree, "node_modules")):
+    def check_unpromoted(self, tree):
+        if os.path.lexists(os.path.join(tree, "node_modules")):
             raise RuntimeError("%s: node_modules left after unpromote" % self.key)
 
 
@@ -1004,17 +1031,17 @@ class EditsCase(PromoteCase):
         super().__init__(*a)
         self.original = original
 
-    def check(self, want):
+    def check(self, tree, want):
         for p in self.files:
-            with open(os.path.join(self.tree, p), "rb") as f:
+            with open(os.path.join(tree, p), "rb") as f:
                 if f.read() != want(p):
                     raise RuntimeError("%s: %s is not as expected" % (self.key, p))
 
-    def check_promoted(self):
-        self.check(lambda p: self.original[p] + PROMOTE_MARK)
+    def check_promoted(self, tree):
+        self.check(tree, lambda p: self.original[p] + PROMOTE_MARK)
 
-    def check_unpromoted(self):
-        self.check(lambda p: self.original[p])
+    def check_unpromoted(self, tree):
+        self.check(tree, lambda p: self.original[p])
 
 
 PROMOTE_MARK = b"airlock bench: promoted line\n"
@@ -1044,10 +1071,7 @@ def edits_case(work, key, nfiles, tree=None):
 
 def bench_promote(work, case, runs):
     for i in range(runs):
-        # The floor and the promotion take turns going first: ext4 without
-        # a journal slows the creation of files after many were deleted
-        # (the previous run's unpromote), and that should not fall on one
-        # side only. Nothing else is deleted before the section ends.
+        # the floor and the promotion take turns going first
         if i % 2 == 0:
             floor = promote_floor(work, case, i)
             r = promote_once(work, case, i)
@@ -1057,45 +1081,115 @@ def bench_promote(work, case, runs):
         r.update(floor)
         r["load"] = os.getloadavg()[0]
         case.runs.append(r)
-        log("%s run %d: promote %.1f ms (CPU %.1f ms), unpromote %.1f ms, cp -a %.1f ms "
-            "+ sync -f %.1f ms, load %.2f" % (case.key, i, r["promote_ms"], r["promote_cpu"],
-                                              r["unpromote_ms"], r["cp_ms"], r["sync_ms"],
-                                              r["load"]))
+        log("%s run %d: promote %.1f ms (CPU %.1f ms), cp -a %.1f ms + sync -f %.1f ms, "
+            "load %.2f" % (case.key, i, r["promote_ms"], r["promote_cpu"], r["cp_ms"],
+                           r["sync_ms"], r["load"]))
     case.traced = promote_once(work, case, runs, traced=True)
-    log("%s traced: %r" % (case.key, case.traced))
+    log("%s traced: %r" % (case.key, case.traced["phases"]))
+    for i, r in enumerate(case.runs + [case.traced]):
+        if "undo" in r:
+            promote_undo(case, *r.pop("undo"), r)
+    log("%s unpromote: %s" % (case.key, ", ".join("%.1f ms" % r["unpromote_ms"]
+                                                  for r in case.runs)))
 
 
-def promote_section(work):
-    started = time.time()
+class JournaledExt4:
+    """A fresh ext4 with a journal on a loop device (direct I/O) over a
+    sparse file in dir, mounted at dir/mnt; needs root, losetup and
+    mkfs.ext4. mnt is None (and why says why) when it cannot be made."""
+
+    SIZE = "16G"
+
+    def __init__(self, dir):
+        self.image = os.path.join(dir, "ext4-journal.img")
+        self.mnt, self.loop, self.why = None, None, None
+        if os.geteuid() != 0:
+            self.why = "needs root"
+            return
+        for tool in ("losetup", "mkfs.ext4", "mount", "umount"):
+            if shutil.which(tool) is None:
+                self.why = "needs %s" % tool
+                return
+        try:
+            subprocess.run(["truncate", "-s", self.SIZE, self.image], check=True)
+            subprocess.run(["mkfs.ext4", "-q", "-F", self.image], check=True,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+            self.loop = subprocess.run(["losetup", "--find", "--show", "--direct-io=on",
+                                        self.image], check=True, capture_output=True,
+                                       text=True).stdout.strip()
+            mnt = os.path.join(dir, "ext4-journal")
+            os.mkdir(mnt)
+            subprocess.run(["mount", self.loop, mnt], check=True, capture_output=True)
+            self.mnt = mnt
+        except (subprocess.CalledProcessError, OSError) as e:
+            self.why = "cannot make it: %s" % (getattr(e, "stderr", None) or e)
+            self.close()
+
+    def close(self):
+        if self.mnt is not None:
+            subprocess.run(["umount", self.mnt])
+            self.mnt = None
+        if self.loop:
+            subprocess.run(["losetup", "-d", self.loop])
+            self.loop = None
+        if os.path.exists(self.image):
+            os.unlink(self.image)
+
+
+def new_files_case(work, key, title):
+    """P1: a 100k-file tree whose session creates 20k files (200 MB)."""
     big = os.path.join(work, "promote-tree-100k")
     helper("gentree", big, SYNTH_FILES, 100, 200, 6000, 1)
     stage = os.path.join(work, "promote-stage-new")
     helper("gentree", os.path.join(stage, "node_modules"), NEW_FILES, 100,
            NEW_FILE_SIZE, NEW_FILE_SIZE, 1000)
-    new = NewFilesCase("P1", "20k new files (200 MB), 100k-file tree", big,
-                       "cp -r '%s/node_modules' ." % stage, stage, ["node_modules"])
+    return NewFilesCase(key, title, big, "cp -r '%s/node_modules' ." % stage, stage,
+                        ["node_modules"])
+
+
+def promote_section(work):
+    started = time.time()
+    new = new_files_case(work, "P1", "20k new files (200 MB), 100k-file tree")
     small = edits_case(work, "1k", 1000)
-    large = edits_case(work, "100k", SYNTH_FILES, tree=big)
+    large = edits_case(work, "100k", SYNTH_FILES, tree=new.tree)
     # settle, as a real tree is between two runs (see status_section)
     time.sleep(2.5)
     bench_promote(work, new, PROMOTE_RUNS)
     bench_promote(work, large, PROMOTE_EDIT_RUNS)
     bench_promote(work, small, PROMOTE_EDIT_RUNS)
+    # P1 again where ext4 keeps a journal (see fs_note and JournaledExt4)
+    fs = JournaledExt4(work)
+    newj = None
+    try:
+        if fs.mnt is not None:
+            jwork = os.path.join(fs.mnt, "work")
+            os.mkdir(jwork)
+            newj = new_files_case(jwork, "P1j", "same, on a fresh ext4 with a journal")
+            time.sleep(2.5)
+            bench_promote(jwork, newj, PROMOTE_RUNS)
+        else:
+            log("P1j not measured: a journaled ext4 %s" % fs.why)
+    finally:
+        fs.close()
     # what any airlock command pays before it does anything (exec, the
     # loader, libcrypto's initialisation), and cp's
     version = med([ms_of([BIN, "version"]) for _ in range(PROMOTE_EDIT_RUNS)])
     cp_version = med([ms_of(["cp", "--version"]) for _ in range(PROMOTE_EDIT_RUNS)])
-    loads = [r["load"] for c in (new, large, small) for r in c.runs]
+    cases = [c for c in (new, newj, large, small) if c is not None]
+    loads = [r["load"] for c in cases for r in c.runs]
     machine = {"seconds": time.time() - started, "load_min": min(loads),
                "version_ms": version, "cp_version_ms": cp_version,
-               "load_max": max(loads),
-               "fs": fs_note(BASE, "what creates 20k files after the previous run's "
-                             "unpromote removed 20k (P1's promotion and floor, "
-                             "and its turn)")}
-    return report_promote(new, large, small, machine)
+               "load_max": max(loads), "journal_why": fs.why,
+               "fs": fs_note(BASE, "what creates many files while files are being "
+                             "deleted on the file system (here: P1's promotion and "
+                             "floor, and its turn, at random: other work on this "
+                             "machine deletes files in %s all the time; each run of "
+                             "P1 gets a tree of its own, and its unpromotes come "
+                             "after all its promotions)" % BASE)}
+    return report_promote(cases, new, newj, large, small, machine)
 
 
-def report_promote(new, large, small, machine):
+def report_promote(cases, new, newj, large, small, machine):
     def verdict(ok):
         return "**met**" if ok else "**not met**"
 
@@ -1118,7 +1212,8 @@ def report_promote(new, large, small, machine):
         "ends. P1: the 100k-file generated tree (100 files to a directory, 200 B to 6 kB "
         "each), the turn copies a staged `node_modules` of %d files of %d bytes (%s) in "
         "%d directories from outside the tree (`cp -r`). P2 and P3: the turn appends a line "
-        "to 10 files spread over a generated tree of 100k or 1k files (P2's tree is P1's)."
+        "to 10 files spread over a generated tree of 100k or 1k files (P2's tree is that "
+        "of P1's first run)."
         % (NEW_FILES, NEW_FILE_SIZE, fmt_bytes(NEW_FILES * NEW_FILE_SIZE),
            NEW_FILES // 100 + 1),
         "- **`airlock promote --all`**: the whole command, process start to end, after a "
@@ -1127,16 +1222,27 @@ def report_promote(new, large, small, machine):
         "staged in `.airlock-promote-*` at the tree's root, one `syncfs`, the renames, "
         "a second `syncfs`. CPU time is the command's user + system time. The real tree is "
         "checked after it (every file there with the session's content).",
-        "- **`airlock unpromote`**: the whole command, after a `sync`, right after the "
-        "promotion; the tree is checked to be as before (P1: `node_modules` gone; P2, P3: "
+        "- **`airlock unpromote`**: the whole command, after a `sync`, of that "
+        "promotion (P2, P3: right after it; P1: after all the runs' promotions); the "
+        "tree is checked to be as before (P1: `node_modules` gone; P2, P3: "
         "the original bytes).",
         "- **floor**: `cp -a` of the same files (P1: the staged `node_modules`; P2, P3: "
         "`cp -a --parents` of the 10 edited files from a staging copy) into a fresh "
         "directory on the same file system, after a `sync`, then `sync -f` of it "
         "(`syncfs` of that file system, as the promotion makes its writes durable). "
         "`cp -a` alone is shown too: promotion with durability against a copy without.",
-        "- The floor and the promotion take turns going first; nothing is deleted until "
-        "the section ends but what `unpromote` removes.",
+        ("- **P1j**: P1 again, all of it (trees, stores, staging copy, floor) on a fresh "
+         "ext4 with a journal: a sparse file in %s on a loop device with direct I/O, made "
+         "and removed by the bench. ext4 without a journal checks, for every inode it "
+         "allocates, whether it was freed recently and then skips it; where many were "
+         "freed, creating files is several times slower, by an amount that depends on "
+         "what else deletes files on the file system: P1j's numbers do not." % BASE
+         if newj is not None else
+         "- **P1j** (P1 on a fresh ext4 with a journal, on a loop device) was not "
+         "measured: it %s." % machine["journal_why"]),
+        "- The floor and the promotion take turns going first. Each run of P1 has a "
+        "copy of the tree of its own (generated alike), and its unpromotes are timed "
+        "after all its promotions: nothing is deleted while P1's files are created.",
         "- `syncfs` writes out every dirty page of the file system, other processes' "
         "too: while other work on the machine writes to it, the promotion's two "
         "`syncfs` (and its LMDB commits' `fdatasync`) and the floor's one wait for "
@@ -1148,7 +1254,7 @@ def report_promote(new, large, small, machine):
         "the turn (`airlock run`) |",
         "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
-    for c in (new, large, small):
+    for c in cases:
         p, f, cp = m(c, "promote_ms"), m(c, "floor_ms"), m(c, "cp_ms")
         out.append("| %s %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
             c.key, c.title, fmt_ms(p), fmt_ms(m(c, "promote_cpu")), fmt_ms(f),
@@ -1163,7 +1269,7 @@ def report_promote(new, large, small, machine):
             "medians):", "",
             "| case | %s | in all |" % " | ".join(title for _, title in PROMOTE_PHASES),
             "|---|%s---:|" % ("---:|" * len(PROMOTE_PHASES))]
-    for c in (new, large, small):
+    for c in cases:
         ph = c.traced["phases"]
         if ph is None:
             out.append("| %s | %s |" % (c.key, " | ".join(["?"] * (len(PROMOTE_PHASES) + 1))))
@@ -1181,6 +1287,14 @@ def report_promote(new, large, small, machine):
         "against %s; against `cp -a` alone %s)." % (
             verdict(pn <= 2 * fn), fmt_x(pn / fn), fmt_ms(pn), fmt_ms(fn),
             fmt_x(pn / m(new, "cp_ms"))),
+    ]
+    if newj is not None:
+        pj, fj = m(newj, "promote_ms"), m(newj, "floor_ms")
+        out.append("- P1j, the same on a journaled ext4, within 2x of `cp -a` + `sync -f`: "
+                   "%s (%s: %s against %s; against `cp -a` alone %s)." % (
+                       verdict(pj <= 2 * fj), fmt_x(pj / fj), fmt_ms(pj), fmt_ms(fj),
+                       fmt_x(pj / m(newj, "cp_ms"))))
+    out += [
         "- P2, 10 edited files in a 100k-file tree, within 2x of the floor: %s (%s: %s "
         "against %s; less each command's fixed cost, `airlock version` and `cp --version`, "
         "%s against %s, %s)." % (
@@ -1196,7 +1310,7 @@ def report_promote(new, large, small, machine):
         "<details><summary>Every run (ms)</summary>",
         "",
     ]
-    for c in (new, large, small):
+    for c in cases:
         def each(key):
             return "[%s]" % ", ".join("%.1f" % r[key] for r in c.runs)
         out.append("- %s: promote %s; CPU %s; unpromote %s; cp -a %s; sync -f %s; "
