@@ -1242,7 +1242,7 @@ def report_promote(cases, new, newj, large, small, machine):
          "measured: it %s." % machine["journal_why"]),
         "- The floor and the promotion take turns going first. Each run of P1 has a "
         "copy of the tree of its own (generated alike), and its unpromotes are timed "
-        "after all its promotions: nothing is deleted while P1's files are created.",
+        "after all its promotions: the bench deletes nothing while P1's files are created.",
         "- `syncfs` writes out every dirty page of the file system, other processes' "
         "too: while other work on the machine writes to it, the promotion's two "
         "`syncfs` (and its LMDB commits' `fdatasync`) and the floor's one wait for "
