@@ -2,6 +2,7 @@
 session, against a baseline measured in the same run."""
 import glob
 import json
+import re
 import os
 import shutil
 import signal
@@ -17,7 +18,8 @@ CKPT = os.path.abspath(sys.argv[2])
 REPORT = sys.argv[3]
 RUNS = int(os.environ.get("BENCH_RUNS", "31"))
 BASE = os.environ.get("BENCH_DIR", "/var/tmp")
-SECTIONS = os.environ.get("BENCH_SECTIONS", "status,checkpoint").split(",")
+ALL_SECTIONS = ("status", "checkpoint", "promote")
+SECTIONS = os.environ.get("BENCH_SECTIONS", ",".join(ALL_SECTIONS)).split(",")
 
 
 def make_tree(root, nfiles):
@@ -165,8 +167,9 @@ def rmtree(path):
         shutil.rmtree(path, ignore_errors=True)
 
 
-def fs_note(path):
-    """A note on the file system under path when it skews the timings."""
+def fs_note(path, shows):
+    """A note on the file system under path when it skews the timings;
+    shows: in which timings."""
     st = os.stat(path)
     try:
         dev = os.path.basename(os.path.realpath("/sys/dev/block/%d:%d" % (
@@ -179,8 +182,7 @@ def fs_note(path):
         return ""
     return (" %s is ext4 without a journal: there, creating files shortly after "
             "many were deleted is slow (ext4 skips inodes freed in the last minute "
-            "or more), which shows in the later runs of what recreates many files "
-            "(W3's `git reset`, W4's turn); the medians keep it." % path)
+            "or more), which shows in %s; the medians keep it." % (path, shows))
 
 
 def kernel_tree():
@@ -578,7 +580,9 @@ def checkpoint_section(work):
     version = statistics.median(ms_of([BIN, "version"]) for _ in range(15))
     loads = [r["load"] for w in (w1, w2, w3, w4, w5) for r in w.runs + w.live]
     machine = {"version_ms": version, "load_min": min(loads), "load_max": max(loads),
-               "seconds": time.time() - started, "fs": fs_note(BASE)}
+               "seconds": time.time() - started,
+               "fs": fs_note(BASE, "the later runs of what recreates many files "
+                             "(W3's `git reset`, W4's turn)")}
     return report_checkpoints([w1, w2, w3, w4, w5], kernel_desc, tree_info, threads,
                               machine)
 
@@ -861,6 +865,507 @@ def targets(ws, m, ml):
     return out
 
 
+# Promotion: `airlock promote --all` of an ended session, whole command,
+# against `cp -a` of the same files (plus `sync -f`: promotion makes its
+# writes durable with syncfs) as the floor, in the same run.
+
+PROMOTE_RUNS = int(os.environ.get("BENCH_PROMOTE_RUNS", "5"))
+PROMOTE_EDIT_RUNS = 3 * PROMOTE_RUNS   # the 10-file cases are short and noisier
+
+
+def run_rusage(argv, cwd=None, env=None):
+    """Runs argv; (wall ms, CPU ms of the child, its output)."""
+    t = time.perf_counter()
+    proc = subprocess.Popen(argv, cwd=cwd, env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT)
+    out = proc.stdout.read()
+    _, status, ru = os.wait4(proc.pid, 0)
+    ms = (time.perf_counter() - t) * 1000.0
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    text = out.decode(errors="replace")
+    if proc.returncode != 0:
+        raise RuntimeError("%s (in %s) exited %d:\n%s" % (argv, cwd, proc.returncode,
+                                                          text[-3000:]))
+    return ms, (ru.ru_utime + ru.ru_stime) * 1000.0, text
+
+
+PROMOTE_PHASES = (
+    ("start", "start, checkpoint, plan, befores recorded"),
+    ("stage", "files staged"),
+    ("syncfs1", "first `syncfs`"),
+    ("rename", "renames into place"),
+    ("syncfs2", "second `syncfs`"),
+    ("finish", "journal closed, exit"),
+)
+
+
+def strace_phases(argv, cwd, env, out):
+    """Runs argv under strace, tracing only the calls that mark the
+    promotion's phases (execve, mkdirat of the staging directory, syncfs,
+    exit_group; seccomp filters the rest, which run at full speed); the
+    milliseconds of each phase of PROMOTE_PHASES, or None when the trace
+    does not show them."""
+    log_file = out + ".strace"
+    subprocess.run(["strace", "-f", "-tt", "-T", "--seccomp-bpf", "-o", log_file,
+                    "-e", "trace=execve,mkdirat,syncfs,exit_group"] + argv, cwd=cwd,
+                   env=env, check=True, stdout=subprocess.DEVNULL,
+                   stderr=subprocess.DEVNULL)
+
+    def at(line):
+        h, m, s = line.split()[1].split(":")
+        return (int(h) * 3600 + int(m) * 60 + float(s)) * 1000.0
+
+    start = stage = end = None
+    syncs = []
+    with open(log_file) as f:
+        for line in f:
+            call = line.split()[2] if len(line.split()) > 2 else ""
+            if start is None and call.startswith("execve("):
+                start = at(line)
+            elif stage is None and call.startswith("mkdirat(") and ".airlock-promote-" in line:
+                stage = at(line)
+            elif call.startswith("syncfs(") and "<" in line:
+                syncs.append((at(line), float(line.rsplit("<", 1)[1].rstrip(">\n")) * 1000.0))
+            elif call.startswith("exit_group("):
+                end = at(line)
+    os.unlink(log_file)
+    if None in (start, stage, end) or len(syncs) != 2:
+        return None
+    (s1, d1), (s2, d2) = syncs
+    return {"start": stage - start, "stage": s1 - stage, "syncfs1": d1,
+            "rename": s2 - (s1 + d1), "syncfs2": d2, "finish": end - (s2 + d2),
+            "all": end - start}
+
+
+class PromoteCase:
+    """One change an ended session promotes: the tree, the turn that makes
+    it, the files the floor copies, and the checks of the real tree after
+    promote and after unpromote."""
+
+    undo_at_once = True
+
+    def __init__(self, key, title, tree, script, stage, files):
+        self.key, self.title, self.tree = key, title, tree
+        self.script, self.stage, self.files = script, stage, files
+        self.runs = []
+        self.traced = None
+
+    def tree_for(self, work, i):
+        return self.tree
+
+
+def promote_session(work, case, tree, i):
+    """A fresh store and session that ran the case's turn and ended."""
+    home = os.path.join(work, "promote-store-%s-%d" % (case.key, i))
+    env = dict(os.environ, HOME=os.path.join(work, "promote-home"), AIRLOCK_HOME=home)
+    turn_ms = ms_of([BIN, "run", "--headless", "--", "sh", "-c", case.script], tree, env)
+    return env, turn_ms
+
+
+def promote_floor(work, case, i):
+    """cp -a of the case's files from its staging copy into a fresh
+    directory on the same file system, then sync -f of it."""
+    dest = os.path.join(work, "promote-floor-%s-%d" % (case.key, i))
+    os.mkdir(dest)
+    os.sync()
+    cp_ms = ms_of(["cp", "-a", "--parents"] + case.files + [dest], case.stage)
+    sync_ms = ms_of(["sync", "-f", dest])
+    return {"cp_ms": cp_ms, "sync_ms": sync_ms, "floor_ms": cp_ms + sync_ms}
+
+
+def promote_once(work, case, i, traced=False):
+    """Promotes the case's change made afresh; unpromotes it at once unless
+    the case defers that (then the result holds what unpromote needs)."""
+    tree = case.tree_for(work, i)
+    env, turn_ms = promote_session(work, case, tree, i)
+    r = {"turn_ms": turn_ms}
+    os.sync()
+    if traced:
+        out = os.path.join(work, "promote-trace")
+        r["phases"] = strace_phases([BIN, "promote", "--all"], tree, env, out)
+    else:
+        r["promote_ms"], r["promote_cpu"], text = run_rusage(
+            [BIN, "promote", "--all"], tree, env)
+        if "promotion 1 of session" not in text:
+            raise RuntimeError("%s: unexpected promote output:\n%s" % (case.key, text[-2000:]))
+    case.check_promoted(tree)
+    if case.undo_at_once:
+        promote_undo(case, tree, env, r)
+    else:
+        r["undo"] = (tree, env)
+    return r
+
+
+def promote_undo(case, tree, env, r):
+    os.sync()
+    r["unpromote_ms"], r["unpromote_cpu"], _ = run_rusage([BIN, "unpromote"], tree, env)
+    case.check_unpromoted(tree)
+
+
+class NewFilesCase(PromoteCase):
+    # ext4 without a journal (see fs_note) makes creating files slow for a
+    # while after many were deleted, and by how much varies: each run gets
+    # a tree of its own, and the unpromotes (which delete 20k files) come
+    # after all the promotions and floors.
+    undo_at_once = False
+
+    def tree_for(self, work, i):
+        if i == 0:
+            return self.tree
+        tree = "%s-%d" % (self.tree, i)
+        helper("gentree", tree, SYNTH_FILES, 100, 200, 6000, 1)
+        return tree
+
+    def check_promoted(self, tree):
+        n = count_files(os.path.join(tree, "node_modules"))
+        if n != NEW_FILES:
+            raise RuntimeError("%s: %d files promoted, not %d" % (self.key, n, NEW_FILES))
+
+    def check_unpromoted(self, tree):
+        if os.path.lexists(os.path.join(tree, "node_modules")):
+            raise RuntimeError("%s: node_modules left after unpromote" % self.key)
+
+
+class EditsCase(PromoteCase):
+    def __init__(self, *a, original):
+        super().__init__(*a)
+        self.original = original
+
+    def check(self, tree, want):
+        for p in self.files:
+            with open(os.path.join(tree, p), "rb") as f:
+                if f.read() != want(p):
+                    raise RuntimeError("%s: %s is not as expected" % (self.key, p))
+
+    def check_promoted(self, tree):
+        self.check(tree, lambda p: self.original[p] + PROMOTE_MARK)
+
+    def check_unpromoted(self, tree):
+        self.check(tree, lambda p: self.original[p])
+
+
+PROMOTE_MARK = b"airlock bench: promoted line\n"
+
+
+def edits_case(work, key, nfiles, tree=None):
+    if tree is None:
+        tree = os.path.join(work, "promote-tree-%s" % key)
+        helper("gentree", tree, nfiles, 100, 200, 6000, 1)
+    files = ["d%04d/f%06d.txt" % (n // 100, n) for n in
+             (k * nfiles // 10 + 12 for k in range(10))]
+    stage = os.path.join(work, "promote-stage-%s" % key)
+    original = {}
+    for p in files:
+        with open(os.path.join(tree, p), "rb") as f:
+            original[p] = f.read()
+        os.makedirs(os.path.dirname(os.path.join(stage, p)), exist_ok=True)
+        with open(os.path.join(stage, p), "wb") as f:
+            f.write(original[p] + PROMOTE_MARK)
+        shutil.copystat(os.path.join(tree, p), os.path.join(stage, p))
+    script = "; ".join("printf '%s' >>'%s'" % (PROMOTE_MARK.decode().replace("\n", "\\n"), p)
+                       for p in files)
+    return EditsCase("P2" if nfiles >= 100000 else "P3",
+                     "10 edited files, %dk-file tree" % (nfiles // 1000), tree,
+                     script, stage, files, original=original)
+
+
+def bench_promote(work, case, runs):
+    for i in range(runs):
+        # the floor and the promotion take turns going first
+        if i % 2 == 0:
+            floor = promote_floor(work, case, i)
+            r = promote_once(work, case, i)
+        else:
+            r = promote_once(work, case, i)
+            floor = promote_floor(work, case, i)
+        r.update(floor)
+        r["load"] = os.getloadavg()[0]
+        case.runs.append(r)
+        log("%s run %d: promote %.1f ms (CPU %.1f ms), cp -a %.1f ms + sync -f %.1f ms, "
+            "load %.2f" % (case.key, i, r["promote_ms"], r["promote_cpu"], r["cp_ms"],
+                           r["sync_ms"], r["load"]))
+    case.traced = promote_once(work, case, runs, traced=True)
+    log("%s traced: %r" % (case.key, case.traced["phases"]))
+    for i, r in enumerate(case.runs + [case.traced]):
+        if "undo" in r:
+            promote_undo(case, *r.pop("undo"), r)
+    log("%s unpromote: %s" % (case.key, ", ".join("%.1f ms" % r["unpromote_ms"]
+                                                  for r in case.runs)))
+
+
+class JournaledExt4:
+    """A fresh ext4 with a journal on a loop device (direct I/O) over a
+    sparse file in dir, mounted at dir/mnt; needs root, losetup and
+    mkfs.ext4. mnt is None (and why says why) when it cannot be made."""
+
+    SIZE = "16G"
+
+    def __init__(self, dir):
+        self.image = os.path.join(dir, "ext4-journal.img")
+        self.mnt, self.loop, self.why = None, None, None
+        if os.geteuid() != 0:
+            self.why = "needs root"
+            return
+        for tool in ("losetup", "mkfs.ext4", "mount", "umount"):
+            if shutil.which(tool) is None:
+                self.why = "needs %s" % tool
+                return
+        try:
+            subprocess.run(["truncate", "-s", self.SIZE, self.image], check=True)
+            subprocess.run(["mkfs.ext4", "-q", "-F", self.image], check=True,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+            self.loop = subprocess.run(["losetup", "--find", "--show", "--direct-io=on",
+                                        self.image], check=True, capture_output=True,
+                                       text=True).stdout.strip()
+            mnt = os.path.join(dir, "ext4-journal")
+            os.mkdir(mnt)
+            subprocess.run(["mount", self.loop, mnt], check=True, capture_output=True)
+            self.mnt = mnt
+        except (subprocess.CalledProcessError, OSError) as e:
+            self.why = "cannot make it: %s" % (getattr(e, "stderr", None) or e)
+            self.close()
+
+    def close(self):
+        if self.mnt is not None:
+            subprocess.run(["umount", self.mnt])
+            self.mnt = None
+        if self.loop:
+            subprocess.run(["losetup", "-d", self.loop])
+            self.loop = None
+        if os.path.exists(self.image):
+            os.unlink(self.image)
+
+
+def new_files_case(work, key, title):
+    """P1: a 100k-file tree whose session creates 20k files (200 MB)."""
+    big = os.path.join(work, "promote-tree-100k")
+    helper("gentree", big, SYNTH_FILES, 100, 200, 6000, 1)
+    stage = os.path.join(work, "promote-stage-new")
+    helper("gentree", os.path.join(stage, "node_modules"), NEW_FILES, 100,
+           NEW_FILE_SIZE, NEW_FILE_SIZE, 1000)
+    return NewFilesCase(key, title, big, "cp -r '%s/node_modules' ." % stage, stage,
+                        ["node_modules"])
+
+
+def promote_section(work):
+    started = time.time()
+    new = new_files_case(work, "P1", "20k new files (200 MB), 100k-file tree")
+    small = edits_case(work, "1k", 1000)
+    large = edits_case(work, "100k", SYNTH_FILES, tree=new.tree)
+    # settle, as a real tree is between two runs (see status_section)
+    time.sleep(2.5)
+    bench_promote(work, new, PROMOTE_RUNS)
+    bench_promote(work, large, PROMOTE_EDIT_RUNS)
+    bench_promote(work, small, PROMOTE_EDIT_RUNS)
+    # P1 again where ext4 keeps a journal (see fs_note and JournaledExt4)
+    fs = JournaledExt4(work)
+    newj = None
+    try:
+        if fs.mnt is not None:
+            jwork = os.path.join(fs.mnt, "work")
+            os.mkdir(jwork)
+            newj = new_files_case(jwork, "P1j", "same, on a fresh ext4 with a journal")
+            time.sleep(2.5)
+            bench_promote(jwork, newj, PROMOTE_RUNS)
+        else:
+            log("P1j not measured: a journaled ext4 %s" % fs.why)
+    finally:
+        fs.close()
+    # what any airlock command pays before it does anything (exec, the
+    # loader, libcrypto's initialisation), and cp's
+    version = med([ms_of([BIN, "version"]) for _ in range(PROMOTE_EDIT_RUNS)])
+    cp_version = med([ms_of(["cp", "--version"]) for _ in range(PROMOTE_EDIT_RUNS)])
+    cases = [c for c in (new, newj, large, small) if c is not None]
+    loads = [r["load"] for c in cases for r in c.runs]
+    machine = {"seconds": time.time() - started, "load_min": min(loads),
+               "version_ms": version, "cp_version_ms": cp_version,
+               "load_max": max(loads), "journal_why": fs.why,
+               "fs": fs_note(BASE, "what creates many files while files are being "
+                             "deleted on the file system (here: P1's promotion and "
+                             "floor, and its turn, at random: other work on this "
+                             "machine deletes files in %s all the time; each run of "
+                             "P1 gets a tree of its own, and its unpromotes come "
+                             "after all its promotions)" % BASE)}
+    return report_promote(cases, new, newj, large, small, machine)
+
+
+def report_promote(cases, new, newj, large, small, machine):
+    def verdict(ok):
+        return "**met**" if ok else "**not met**"
+
+    def m(c, key):
+        return med([r[key] for r in c.runs])
+
+    out = [
+        "## Promotion (issue: review and promotion)",
+        "",
+        "Medians of %d runs of the 20k-file case and %d of each 10-file case, all in this "
+        "run on this machine (%d cores; the 1-minute load average ranged from %.2f to %.2f "
+        "over the runs); %.0f s.%s" % (
+            PROMOTE_RUNS, PROMOTE_EDIT_RUNS, os.cpu_count(), machine["load_min"],
+            machine["load_max"], machine["seconds"], machine["fs"]),
+        "",
+        "How each is measured:",
+        "",
+        "- **the change**: each run builds it afresh: a new store, and a session "
+        "(`airlock run --headless -- sh -c ...`, the real binary) whose turn makes it and "
+        "ends. P1: the 100k-file generated tree (100 files to a directory, 200 B to 6 kB "
+        "each), the turn copies a staged `node_modules` of %d files of %d bytes (%s) in "
+        "%d directories from outside the tree (`cp -r`). P2 and P3: the turn appends a line "
+        "to 10 files spread over a generated tree of 100k or 1k files (P2's tree is that "
+        "of P1's first run)."
+        % (NEW_FILES, NEW_FILE_SIZE, fmt_bytes(NEW_FILES * NEW_FILE_SIZE),
+           NEW_FILES // 100 + 1),
+        "- **`airlock promote --all`**: the whole command, process start to end, after a "
+        "`sync` (the turn's own writes are not flushed by it): its checkpoint of the ended "
+        "session (nothing changed), the plan, the befores kept in the store, the files "
+        "staged in `.airlock-promote-*` at the tree's root, one `syncfs`, the renames, "
+        "a second `syncfs`. CPU time is the command's user + system time. The real tree is "
+        "checked after it (every file there with the session's content).",
+        "- **`airlock unpromote`**: the whole command, after a `sync`, of that "
+        "promotion (P2, P3: right after it; P1: after all the runs' promotions); the "
+        "tree is checked to be as before (P1: `node_modules` gone; P2, P3: "
+        "the original bytes).",
+        "- **floor**: `cp -a` of the same files (P1: the staged `node_modules`; P2, P3: "
+        "`cp -a --parents` of the 10 edited files from a staging copy) into a fresh "
+        "directory on the same file system, after a `sync`, then `sync -f` of it "
+        "(`syncfs` of that file system, as the promotion makes its writes durable). "
+        "`cp -a` alone is shown too: promotion with durability against a copy without.",
+        ("- **P1j**: P1 again, all of it (trees, stores, staging copy, floor) on a fresh "
+         "ext4 with a journal: a sparse file in %s on a loop device with direct I/O, made "
+         "and removed by the bench. ext4 without a journal checks, for every inode it "
+         "allocates, whether it was freed recently and then skips it; where many were "
+         "freed, creating files is several times slower, by an amount that depends on "
+         "what else deletes files on the file system: P1j's numbers do not." % BASE
+         if newj is not None else
+         "- **P1j** (P1 on a fresh ext4 with a journal, on a loop device) was not "
+         "measured: it %s." % machine["journal_why"]),
+        "- The floor and the promotion take turns going first. Each run of P1 has a "
+        "copy of the tree of its own (generated alike), and its unpromotes are timed "
+        "after all its promotions: the bench deletes nothing while P1's files are created.",
+        "- `syncfs` writes out every dirty page of the file system, other processes' "
+        "too: while other work on the machine writes to it, the promotion's two "
+        "`syncfs` (and its LMDB commits' `fdatasync`) and the floor's one wait for "
+        "that, which the CPU-time column does not feel. The 10-file cases' wall times "
+        "are mostly such waits and a command's start.",
+        "",
+        "| case | `airlock promote --all` | its CPU time | `cp -a` + `sync -f` (floor) | "
+        "promote / floor | `cp -a` alone | promote / `cp -a` | `airlock unpromote` | "
+        "the turn (`airlock run`) |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for c in cases:
+        p, f, cp = m(c, "promote_ms"), m(c, "floor_ms"), m(c, "cp_ms")
+        out.append("| %s %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
+            c.key, c.title, fmt_ms(p), fmt_ms(m(c, "promote_cpu")), fmt_ms(f),
+            fmt_x(p / f), fmt_ms(cp), fmt_x(p / cp), fmt_ms(m(c, "unpromote_ms")),
+            fmt_ms(m(c, "turn_ms"))))
+    out += ["", "Any command pays some fixed cost first: `airlock version` takes %s (exec, "
+            "loading its libraries), `cp --version` %s (medians of %d)." % (
+                fmt_ms(machine["version_ms"]), fmt_ms(machine["cp_version_ms"]),
+                PROMOTE_EDIT_RUNS)]
+    out += ["", "Where the time goes, from one more run of each case under `strace -f -tt "
+            "-T --seccomp-bpf`, tracing only the calls that mark the phases (not in the "
+            "medians):", "",
+            "| case | %s | in all |" % " | ".join(title for _, title in PROMOTE_PHASES),
+            "|---|%s---:|" % ("---:|" * len(PROMOTE_PHASES))]
+    for c in cases:
+        ph = c.traced["phases"]
+        if ph is None:
+            out.append("| %s | %s |" % (c.key, " | ".join(["?"] * (len(PROMOTE_PHASES) + 1))))
+            continue
+        out.append("| %s | %s | %s |" % (c.key, " | ".join(
+            fmt_ms(ph[key]) for key, _ in PROMOTE_PHASES), fmt_ms(ph["all"])))
+    pn, fn = m(new, "promote_ms"), m(new, "floor_ms")
+    pl, ps = m(large, "promote_ms"), m(small, "promote_ms")
+    fl, fs = m(large, "floor_ms"), m(small, "floor_ms")
+    out += [
+        "",
+        "### Targets",
+        "",
+        "- P1, 20k new files (200 MB), within 2x of `cp -a` + `sync -f`: %s (%s: %s "
+        "against %s; against `cp -a` alone %s)." % (
+            verdict(pn <= 2 * fn), fmt_x(pn / fn), fmt_ms(pn), fmt_ms(fn),
+            fmt_x(pn / m(new, "cp_ms"))),
+    ]
+    if newj is not None:
+        pj, fj = m(newj, "promote_ms"), m(newj, "floor_ms")
+        out.append("- P1j, the same on a journaled ext4, within 2x of `cp -a` + `sync -f`: "
+                   "%s (%s: %s against %s; against `cp -a` alone %s)." % (
+                       verdict(pj <= 2 * fj), fmt_x(pj / fj), fmt_ms(pj), fmt_ms(fj),
+                       fmt_x(pj / m(newj, "cp_ms"))))
+    out += [
+        "- P2, 10 edited files in a 100k-file tree, within 2x of the floor: %s (%s: %s "
+        "against %s; less each command's fixed cost, `airlock version` and `cp --version`, "
+        "%s against %s, %s)." % (
+            verdict(pl <= 2 * fl), fmt_x(pl / fl), fmt_ms(pl), fmt_ms(fl),
+            fmt_ms(pl - machine["version_ms"]), fmt_ms(fl - machine["cp_version_ms"]),
+            fmt_x((pl - machine["version_ms"]) / (fl - machine["cp_version_ms"]))),
+        "- P2, 10 edited files in a 100k-file tree, under 50 ms: %s (%s)." % (
+            verdict(pl < 50), fmt_ms(pl)),
+        "- 10 edited files, independent of the tree size (100k files against 1k): %s "
+        "(%s against %s, %.2fx; within 1.5x taken as independent, as for `status`)." % (
+            verdict(pl <= 1.5 * ps), fmt_ms(pl), fmt_ms(ps), pl / ps),
+        "",
+        "<details><summary>Every run (ms)</summary>",
+        "",
+    ]
+    for c in cases:
+        def each(key):
+            return "[%s]" % ", ".join("%.1f" % r[key] for r in c.runs)
+        out.append("- %s: promote %s; CPU %s; unpromote %s; cp -a %s; sync -f %s; "
+                   "turn %s; load [%s]" % (
+                       c.key, each("promote_ms"), each("promote_cpu"),
+                       each("unpromote_ms"), each("cp_ms"), each("sync_ms"),
+                       each("turn_ms"), ", ".join("%.2f" % r["load"] for r in c.runs)))
+    out += ["", "</details>", ""]
+    return out
+
+
+def split_report(text):
+    """The report's header lines and its "## " sections, in order:
+    (header, [(title line, lines)])."""
+    header, sections = [], []
+    for line in text.split("\n"):
+        if line.startswith("## "):
+            sections.append((line, [line]))
+        elif sections:
+            sections[-1][1].append(line)
+        else:
+            header.append(line)
+    return header, sections
+
+
+def merge_report(header, made):
+    """The existing report with the sections made in this run replaced (or
+    added at the end) and the others kept; a line in the header says
+    which were regenerated when."""
+    try:
+        with open(REPORT) as f:
+            old_header, old = split_report(f.read())
+    except FileNotFoundError:
+        return header + [line for s in made for line in s]
+    byline = {s[0]: s for s in made}
+    merged = [byline.pop(title, lines) for title, lines in old]
+    merged += [s for s in made if s[0] in byline]
+    note = header[2].replace("Generated by `make bench`", "Regenerated by "
+                             "`BENCH_SECTIONS=%s make bench`" % ",".join(SECTIONS))
+    note = note.replace(" in all.", ": %s." % ", ".join(s[0][3:] for s in made))
+    # an older partial run's line stays while it names a section this
+    # run did not regenerate
+    titles = {s[0][3:] for s in made}
+    kept = [line for line in old_header if not line.startswith("Regenerated by") or
+            not set(re.sub(r".* \d+ s: (.*)\.$", r"\1", line).split(", ")) <= titles]
+    lines = []
+    for line in [line for line in kept if line] + [note]:
+        lines += [line, ""]
+    for s in merged:
+        while s and s[-1] == "":
+            s = s[:-1]
+        lines += s + [""]
+    return lines
+
+
 def main():
     work = tempfile.mkdtemp(prefix="airlock-bench.", dir=BASE)
     started = time.time()
@@ -870,6 +1375,8 @@ def main():
             sections.append(status_section(work))
         if "checkpoint" in SECTIONS:
             sections.append(checkpoint_section(work))
+        if "promote" in SECTIONS:
+            sections.append(promote_section(work))
     finally:
         rmtree(work)
     lines = [
@@ -881,13 +1388,16 @@ def main():
             time.time() - started),
         "",
     ]
-    for s in sections:
-        lines += s
+    if all(s in SECTIONS for s in ALL_SECTIONS):
+        for s in sections:
+            lines += s
+    else:
+        # some sections only: the others stay as the last full run left them
+        lines = merge_report(lines, sections)
     if not ONLY:
         with open(REPORT, "w") as f:
             f.write("\n".join(lines))
     print("\n".join(lines))
-
 
 if __name__ == "__main__":
     main()
