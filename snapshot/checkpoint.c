@@ -422,3 +422,80 @@ checkpoint_forget(struct store *st, uint32_t owner, char **cause)
 {
 	return index_write(st->index, ckpt_forget_txn, &owner, cause);
 }
+
+/* checkpoint_prune: the newest checkpoint alone, as a whole manifest. */
+struct ckpt_prune {
+	uint32_t owner;
+	uint32_t kept;     /* out: the checkpoint kept */
+	uint32_t dropped;  /* out: how many went */
+};
+
+static int
+ckpt_prune_txn(struct index_txn *t, void *arg, char **cause)
+{
+	struct ckpt_prune *p = arg;
+	struct manifest m = { NULL, 0 };
+	struct ckpt_chain chain;
+	struct buf key = BUF_INIT, val = BUF_INIT;
+	unsigned char prefix[8];
+	struct ckpt c;
+	uint32_t last, n;
+	size_t i;
+	int rc = -1;
+
+	memset(&c, 0, sizeof c);
+	p->dropped = 0;
+	if (checkpoint_last_txn(t, p->owner, &last, cause) != 0)
+		return -1;
+	p->kept = last;
+	if (last == CKPT_NONE || last == 0)
+		return 0;
+	if (checkpoint_manifest_txn(t, p->owner, last, &m, cause) != 0)
+		return -1;
+	if (checkpoint_get_txn(t, p->owner, last, &c, &chain, cause) != 0)
+		goto out;
+	for (n = 0; n <= last; n++) {
+		ckpt_key(prefix, p->owner, n);
+		if (ckpt_delete_prefix(t, INDEX_ENTRIES, prefix, sizeof prefix,
+		    cause) != 0)
+			goto out;
+		if (n == last)
+			break;
+		rc = index_del(t, INDEX_CHECKPOINTS, prefix, sizeof prefix,
+		    cause);
+		if (rc < 0)
+			goto out;
+		p->dropped += rc == 0;
+		rc = -1;
+	}
+	for (i = 0; i < m.n; i++) {
+		mentry_key(&key, p->owner, last, m.v[i].path, m.v[i].pathlen);
+		buf_reset(&val);
+		mentry_encode(&val, &m.v[i]);
+		if (index_put(t, INDEX_ENTRIES, key.data, key.len, val.data,
+		    val.len, cause) != 0)
+			goto out;
+	}
+	chain.keyframe = last;
+	chain.length = m.n;
+	rc = checkpoint_put_txn(t, p->owner, &c, &chain, cause);
+out:
+	ckpt_free(&c);
+	manifest_free(&m);
+	buf_free(&key);
+	buf_free(&val);
+	return rc;
+}
+
+int
+checkpoint_prune(struct store *st, uint32_t owner, uint32_t *kept,
+    uint32_t *dropped, char **cause)
+{
+	struct ckpt_prune p = { owner, 0, 0 };
+
+	if (index_write(st->index, ckpt_prune_txn, &p, cause) != 0)
+		return -1;
+	*kept = p.kept;
+	*dropped = p.dropped;
+	return 0;
+}

@@ -486,6 +486,12 @@ int checkpoint_put_txn(struct index_txn *, uint32_t owner,
  * in a checkpoint): 0, 1 when none was captured, -1. */
 int checkpoint_base(struct store *, uint32_t owner, const char *path,
     size_t pathlen, struct mentry *, char **cause);
+/* Keeps only the newest checkpoint of owner (its manifest rewritten
+ * whole; bases and pins stay): retention for sessions that ended. *kept is
+ * its number, *dropped how many older ones went. Blobs stay for gc. 0 or
+ * -1. */
+int checkpoint_prune(struct store *, uint32_t owner, uint32_t *kept,
+    uint32_t *dropped, char **cause);
 /* Removes every checkpoint, entry and base of owner (blobs stay for gc). */
 int checkpoint_forget(struct store *, uint32_t owner, char **cause);
 /* Finds path in a manifest (binary search); NULL when absent. */

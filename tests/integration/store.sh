@@ -150,4 +150,34 @@ else
 	is "fsck is clean after a write limit" "$rc" 0
 fi
 
+# Retention: ended sessions keep only their newest checkpoint with
+# --prune-ended; a running one keeps all.
+new_world
+cd "$T" || exit 1
+al run --headless -- sh -c 'a=$0; dd if=/dev/urandom of=big1 bs=64k count=16 2>/dev/null; "$a" checkpoint -m one >/dev/null; rm big1; printf "two\n" >a.txt; "$a" checkpoint >/dev/null; printf "three\n" >a.txt' "$AIRLOCK"
+al log --json
+is "a session with several checkpoints" "$(printf '%s' "$out" | jq length)" 4
+al gc --prune-ended x
+is "--prune-ended takes days" "$rc" 2
+al gc --prune-ended 1
+is "--prune-ended 1 leaves a session that ended just now" "$(al log --json; printf '%s' "$out" | jq length)" 4
+al gc --dry-run --prune-ended 0
+contains "--dry-run says what it would prune" "$out" "would prune session 1"
+al log --json
+is "... and prunes nothing" "$(printf '%s' "$out" | jq length)" 4
+al gc --prune-ended 0
+is "gc --prune-ended 0" "$rc" 0
+contains "... says what it dropped" "$out" "session 1: kept checkpoint 3, dropped 3 older ones"
+contains "... and frees the blob only older checkpoints held" "$out" "freed 1."
+al log --json
+is "only the newest checkpoint is left" "$(printf '%s' "$out" | jq -c '[.[] | .number]')" "[3]"
+al fsck
+is "fsck is clean after pruning" "$rc" 0
+al diff
+contains "the session still shows its change" "$out" "+three"
+al rollback 3
+is "rollback to the kept checkpoint works" "$rc" 0
+al promote --all
+is "and it promotes" "$(cat a.txt)" three
+
 finish
