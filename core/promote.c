@@ -588,6 +588,60 @@ promote_pin(struct pctx *c, char tag, uint32_t number, const struct mentry *e)
 	buf_free(&val);
 }
 
+/* Small files are read whole, hashed and looked up before anything is
+ * compressed: what a promotion keeps is mostly stored already. */
+#define PROMOTE_SMALL ((uint64_t)1 << 20)
+
+static int
+promote_store_small(struct pctx *c, int fd, uint64_t size,
+    unsigned char hash[HASH_LEN])
+{
+	struct blob_set_item *it;
+	struct blob_ref ref, old;
+	char *data = xmalloc(size + 1);
+	uint64_t done = 0;
+	ssize_t n;
+	int added, rc = -1;
+
+	while (done <= size) {
+		n = pread(fd, data + done, size + 1 - done, (off_t)done);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			*c->cause = xasprintf("cannot read: %s", strerror(errno));
+			goto out;
+		}
+		if (n == 0)
+			break;
+		done += (uint64_t)n;
+	}
+	if (done != size) {
+		*c->cause = xstrdup("it changed size while read");
+		errno = EAGAIN;
+		goto out;
+	}
+	hash_buffer(data, size, hash);
+	it = blob_set_add(&c->blobs, hash, &added);
+	if (!added) {
+		rc = 0;
+		goto out;
+	}
+	if ((rc = blob_find(c->rtxn, hash, &old, c->cause)) <= 0) {
+		it->flags = 0;
+		goto out;
+	}
+	if (pack_writer_add_data(c->pw, data, size, &ref, c->cause) != 0) {
+		rc = -1;
+		goto out;
+	}
+	it->ref = ref;
+	it->flags = 1;
+	rc = 0;
+out:
+	free(data);
+	return rc;
+}
+
 /* Appends fd's size bytes as a blob unless stored; fills hash. */
 static int
 promote_store_fd(struct pctx *c, int fd, uint64_t size,
@@ -599,6 +653,8 @@ promote_store_fd(struct pctx *c, int fd, uint64_t size,
 
 	if (c->pw == NULL && pack_writer_open(c->st, &c->pw, c->cause) != 0)
 		return -1;
+	if (size <= PROMOTE_SMALL)
+		return promote_store_small(c, fd, size, hash);
 	if (lseek(fd, 0, SEEK_SET) != 0 || pack_writer_add(c->pw, fd, size,
 	    size > CKPT_THREADS_MIN_SIZE ? session_checkpoint_threads() : 0,
 	    hash, &ref, c->cause) != 0)
