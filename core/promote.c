@@ -2009,7 +2009,10 @@ promote_session(struct store *st, const struct session *s,
 		goto out;
 	}
 	c.upper = session_upper(s);
-	c.upperfd = open(c.upper, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	/* A running agent may rewrite a file while it is copied: then only
+	 * the store's copy is the checkpointed one. */
+	if (s->state != SESSION_RUNNING)
+		c.upperfd = open(c.upper, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	p.owner = s->id;
 	p.time = time(NULL);
 	ps.c = &c;
