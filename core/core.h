@@ -856,8 +856,8 @@ void rollback_op_clear(struct rollback_op *);
 /*
  * Takes <session dir>/promote.lock without waiting, so that no promotion
  * starts while the merged view changes under it. The fd holding it, or -1
- * with *cause ("a promotion of session N is in progress: VERB once it is
- * done" when one holds it).
+ * with *cause ("a promotion of session N is in progress (or a rollback
+ * or reject): VERB once it is done" when one holds it).
  */
 int rollback_promote_lock(const struct session *, const char *verb,
     char **cause);

@@ -1735,28 +1735,6 @@ promote_plan_deleted_dirs(struct plan_state *ps)
 
 /* ---- promote ---- */
 
-static int
-promote_lock(const struct session *s, char **cause)
-{
-	AUTOFREE char *path = path_join(s->dir, ROLLBACK_PROMOTE_LOCK);
-	int fd;
-
-	fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
-	if (fd < 0) {
-		*cause = xasprintf("cannot open %s: %s", path, strerror(errno));
-		return -1;
-	}
-	if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
-		*cause = errno == EWOULDBLOCK ?
-		    xasprintf("a promotion or rollback of session %u is in "
-		    "progress: try again once it is done", s->id) :
-		    xasprintf("cannot lock %s: %s", path, strerror(errno));
-		close(fd);
-		return -1;
-	}
-	return fd;
-}
-
 static void
 pctx_init(struct pctx *c, struct store *st, const struct session *s,
     struct buf *out, char **cause)
@@ -1993,7 +1971,7 @@ promote_session(struct store *st, const struct session *s,
 	memset(&ps, 0, sizeof ps);
 	buf_init(&ps.conflict_text);
 	pctx_init(&c, st, s, out, cause);
-	if ((lockfd = promote_lock(s, cause)) < 0)
+	if ((lockfd = rollback_promote_lock(s, "promote", cause)) < 0)
 		return -1;
 	co.threads = session_checkpoint_threads();
 	if (session_checkpoint(st, s, &co, &newest, &note, cause) < 0)
@@ -2102,7 +2080,7 @@ unpromote_session(struct store *st, const struct session *s,
 	memset(&before, 0, sizeof before);
 	memset(&r, 0, sizeof r);
 	pctx_init(&c, st, s, out, cause);
-	if ((lockfd = promote_lock(s, cause)) < 0)
+	if ((lockfd = rollback_promote_lock(s, "unpromote", cause)) < 0)
 		return -1;
 	if (index_read_begin(st->index, &txn, cause) != 0)
 		goto out;
@@ -2259,7 +2237,7 @@ promote_recover_one(struct store *st, uint32_t owner, uint32_t number,
 	snprintf(id, sizeof id, "%u", owner);
 	if (session_find(st, id, &s, cause) != 0)
 		return -1;
-	lockfd = promote_lock(s, cause);
+	lockfd = rollback_promote_lock(s, "promote", cause);
 	if (lockfd < 0) {
 		/* someone is promoting it now: not interrupted */
 		free(*cause);

@@ -43,8 +43,8 @@ rollback_promote_lock(const struct session *s, const char *verb,
 	}
 	if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
 		*cause = errno == EWOULDBLOCK ?
-		    xasprintf("a promotion of session %u is in progress: %s "
-		    "once it is done", s->id, verb) :
+		    xasprintf("a promotion of session %u is in progress (or a "
+		    "rollback or reject): %s once it is done", s->id, verb) :
 		    xasprintf("cannot lock %s: %s", path, strerror(errno));
 		close(fd);
 		return -1;

@@ -282,7 +282,7 @@ lpid=$!
 check "a promotion holds promote.lock" waitfor "$W/locked" locked
 al rollback 0 live
 is "rollback during a promotion exits 1" "$rc" 1
-is "... and says so" "$err" "airlock: rollback: a promotion of session 1 is in progress: roll back once it is done"
+is "... and says so" "$err" "airlock: rollback: a promotion of session 1 is in progress (or a rollback or reject): roll back once it is done"
 wait "$lpid"
 al rollback 0 live
 is "once the promotion is done, rollback works" "$rc" 0
