@@ -38,6 +38,10 @@
 #define PROMOTE_KEY_LEN 8          /* owner + number */
 #define PROMOTE_TEXT_MAX ((size_t)64 << 20)  /* merges and hunks in memory */
 #define PROMOTE_DEPTH_MAX 4096
+/* Up to this many paths, each staged file and each directory touched is
+ * synced on its own; above, two syncfs calls are cheaper (but they wait
+ * for every other writer of the file system too). */
+#define PROMOTE_FSYNC_MAX 64
 
 /* States of a promotion record. */
 #define PSTATE_WRITING 1
@@ -896,7 +900,7 @@ promote_copy(int in, int out, uint64_t size)
  * the checkpointed one, else the blob. */
 static int
 promote_stage_one(struct pctx *c, int stagefd, struct pitem *it,
-    int number)
+    int number, int sync_each)
 {
 	char name[32];
 	AUTOCLOSE int fd = -1, in = -1;
@@ -938,7 +942,8 @@ promote_stage_one(struct pctx *c, int stagefd, struct pitem *it,
 		    "the wrong size", it->path);
 		return -1;
 	}
-	if (fchmod(fd, it->want.mode & 07777) != 0) {
+	if (fchmod(fd, it->want.mode & 07777) != 0 ||
+	    (sync_each && fdatasync(fd) != 0)) {
 		*c->cause = xasprintf("cannot stage %s: %s", it->path,
 		    strerror(errno));
 		return -1;
@@ -1030,6 +1035,50 @@ promote_temp_name(char *out, size_t size, uint32_t number, size_t i)
 	snprintf(out, size, PROMOTE_STAGE_PREFIX "%u-%zu.tmp", number, i);
 }
 
+/* fsyncs the directory of every path written and every directory whose
+ * mode was set (a small promotion, instead of syncfs). 0 or -1 (errno). */
+static int
+promote_sync_dirs(struct pctx *c, const struct promotion *p)
+{
+	size_t i, len;
+	int fd, pass;
+
+	for (i = 0; i < p->n; i++) {
+		const struct pitem *it = &p->v[i];
+
+		if (it->skip)
+			continue;
+		for (pass = 0; pass < 2; pass++) {
+			char *dir;
+
+			if (pass == 1 && it->want.kind != MENTRY_DIR)
+				break;
+			len = it->len;
+			if (pass == 0)
+				while (len > 0 && it->path[len - 1] != '/')
+					len--;
+			dir = xmemdup(it->path, len + 1);
+			dir[len > 0 && pass == 0 ? len - 1 : len] = '\0';
+			fd = beneath_open(c->treefd, dir, O_RDONLY | O_DIRECTORY);
+			free(dir);
+			if (fd < 0) {
+				/* gone, or no directory any more: the item
+				 * that replaced it syncs its parent */
+				if (errno == ENOENT || errno == ENOTDIR ||
+				    errno == ELOOP)
+					continue;
+				return -1;
+			}
+			if (fsync(fd) != 0) {
+				close(fd);
+				return -1;
+			}
+			close(fd);
+		}
+	}
+	return 0;
+}
+
 /*
  * Makes the real tree reach each item's want. verify: look at each path
  * first and leave alone what already is as wanted, and (with befores set)
@@ -1042,7 +1091,7 @@ promote_apply(struct pctx *c, struct promotion *p, int verify)
 	AUTOCLOSE int stagefd = -1;
 	struct real r;
 	size_t i;
-	int rc = -1, staged = 0;
+	int rc = -1, staged = 0, small = p->n <= PROMOTE_FSYNC_MAX;
 
 	memset(&r, 0, sizeof r);
 	snprintf(stagename, sizeof stagename, PROMOTE_STAGE_PREFIX "%u-%u",
@@ -1091,10 +1140,10 @@ promote_apply(struct pctx *c, struct promotion *p, int verify)
 				goto out;
 			}
 		}
-		if (promote_stage_one(c, stagefd, it, staged++) != 0)
+		if (promote_stage_one(c, stagefd, it, staged++, small) != 0)
 			goto out;
 	}
-	if (stagefd >= 0 && syncfs(stagefd) != 0) {
+	if (stagefd >= 0 && !small && syncfs(stagefd) != 0) {
 		*c->cause = xasprintf("cannot sync %s: %s", c->tree,
 		    strerror(errno));
 		goto out;
@@ -1205,7 +1254,7 @@ parent_fail:
 			goto out;
 		}
 	}
-	if (syncfs(c->treefd) != 0) {
+	if (small ? promote_sync_dirs(c, p) != 0 : syncfs(c->treefd) != 0) {
 		*c->cause = xasprintf("cannot sync %s: %s", c->tree,
 		    strerror(errno));
 		goto out;
