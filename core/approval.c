@@ -166,6 +166,16 @@ approval_put(struct store *st, uint32_t owner, const char *path,
 }
 
 int
+approval_del_txn(struct index_txn *txn, uint32_t owner, const char *path,
+    size_t pathlen, char **cause)
+{
+	unsigned char key[APPROVAL_KEY_LEN];
+
+	approval_key(key, owner, path, pathlen);
+	return index_del(txn, INDEX_APPROVALS, key, sizeof key, cause);
+}
+
+int
 approval_del(struct store *st, uint32_t owner, const char *path,
     size_t pathlen, char **cause)
 {

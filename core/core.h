@@ -929,6 +929,9 @@ int approval_put(struct store *, uint32_t owner, const char *path,
 /* 0 when removed, 1 when there was none, -1. */
 int approval_del(struct store *, uint32_t owner, const char *path,
     size_t pathlen, char **cause);
+/* The same inside a write transaction the caller holds. */
+int approval_del_txn(struct index_txn *, uint32_t owner, const char *path,
+    size_t pathlen, char **cause);
 /* Removes every approval of owner (a discarded session). */
 int approval_forget(struct store *, uint32_t owner, char **cause);
 void approval_free(struct approval *);

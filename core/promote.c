@@ -846,6 +846,12 @@ promote_record_txn(struct index_txn *txn, void *arg, char **cause)
 			goto out;
 	} else if (index_del(txn, INDEX_JOURNAL, key, sizeof key, cause) < 0)
 		goto out;
+	/* what was promoted needs its approval no more */
+	for (i = 0; a->drop_approvals && i < p->n; i++) {
+		if (p->v[i].skip != 2 && approval_del_txn(txn, p->owner,
+		    p->v[i].path, p->v[i].len, cause) < 0)
+			goto out;
+	}
 	for (i = 0; i < c->blobs.cap; i++) {
 		struct blob_set_item *it = &c->blobs.v[i];
 
@@ -1869,7 +1875,9 @@ promote_record(struct pctx *c, struct promotion *p, int capture)
 	}
 	index_txn_abort(c->rtxn);
 	c->rtxn = NULL;
-	if (pack_writer_sync(c->pw, c->cause) != 0)
+	/* what the real tree had is mostly stored already (bases) */
+	if (pack_writer_appended(c->pw) > 0 &&
+	    pack_writer_sync(c->pw, c->cause) != 0)
 		return -1;
 	p->state = PSTATE_WRITING;
 	a.first = 0;
@@ -1910,15 +1918,6 @@ promote_finish(struct pctx *c, struct promotion *p, uint64_t state,
 	}
 	rc = index_write(c->st->index, promote_record_txn, &a, c->cause);
 	buf_reset(&c->pins);
-	if (rc == 0 && drop_approvals) {
-		for (i = 0; i < p->n; i++) {
-			char *why = NULL;
-
-			if (approval_del(c->st, p->owner, p->v[i].path,
-			    p->v[i].len, &why) < 0)
-				free(why);
-		}
-	}
 	return rc;
 }
 
