@@ -1219,8 +1219,10 @@ def report_promote(cases, new, newj, large, small, machine):
         "- **`airlock promote --all`**: the whole command, process start to end, after a "
         "`sync` (the turn's own writes are not flushed by it): its checkpoint of the ended "
         "session (nothing changed), the plan, the befores kept in the store, the files "
-        "staged in `.airlock-promote-*` at the tree's root, one `syncfs`, the renames, "
-        "a second `syncfs`. CPU time is the command's user + system time. The real tree is "
+        "staged in `.airlock-promote-*` at the tree's root and made durable (one "
+        "`syncfs`; for up to 64 paths, an `fdatasync` of each staged file instead), "
+        "the renames, then the directories made durable (a second `syncfs`; for up to "
+        "64 paths, an `fsync` of each directory touched). CPU time is the command's user + system time. The real tree is "
         "checked after it (every file there with the session's content).",
         "- **`airlock unpromote`**: the whole command, after a `sync`, of that "
         "promotion (P2, P3: right after it; P1: after all the runs' promotions); the "
@@ -1244,7 +1246,7 @@ def report_promote(cases, new, newj, large, small, machine):
         "copy of the tree of its own (generated alike), and its unpromotes are timed "
         "after all its promotions: the bench deletes nothing while P1's files are created.",
         "- `syncfs` writes out every dirty page of the file system, other processes' "
-        "too: while other work on the machine writes to it, the promotion's two "
+        "too: while other work on the machine writes to it, the 20k-file promotion's two "
         "`syncfs` (and its LMDB commits' `fdatasync`) and the floor's one wait for "
         "that, which the CPU-time column does not feel. The 10-file cases' wall times "
         "are mostly such waits and a command's start.",
