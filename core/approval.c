@@ -270,9 +270,6 @@ approval_hash_file(const char *dir, const char *rel, unsigned char out[HASH_LEN]
 {
 	AUTOCLOSE int root = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	AUTOCLOSE int fd = -1;
-	struct hash_ctx *h;
-	char chunk[65536];
-	ssize_t n;
 
 	if (root < 0 || (fd = beneath_open(root, rel, O_RDONLY | O_NOFOLLOW |
 	    O_NONBLOCK | O_NOCTTY)) < 0) {
@@ -280,20 +277,11 @@ approval_hash_file(const char *dir, const char *rel, unsigned char out[HASH_LEN]
 		    strerror(errno));
 		return -1;
 	}
-	h = hash_new();
-	while ((n = read(fd, chunk, sizeof chunk)) != 0) {
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			*cause = xasprintf("cannot read %s/%s: %s", dir, rel,
-			    strerror(errno));
-			hash_free(h);
-			return -1;
-		}
-		hash_update(h, chunk, (size_t)n);
+	if (hash_fd(fd, out, NULL) != 0) {
+		*cause = xasprintf("cannot read %s/%s: %s", dir, rel,
+		    strerror(errno));
+		return -1;
 	}
-	hash_final(h, out);
-	hash_free(h);
 	return 0;
 }
 

@@ -103,7 +103,6 @@ struct pctx {
 	struct blob_set blobs;
 	struct index_txn *rtxn;
 	struct buf pins;          /* encoded pins: key len, key, val len, val */
-	size_t npins;
 };
 
 static void
@@ -188,33 +187,6 @@ real_clear(struct real *r)
 	r->kind = MENTRY_ABSENT;
 }
 
-static int
-promote_hash_fd(int fd, unsigned char hash[HASH_LEN], uint64_t *size)
-{
-	struct hash_ctx *h = hash_new();
-	char *chunk = xmalloc(1 << 17);
-	uint64_t done = 0;
-	ssize_t n;
-
-	while ((n = read(fd, chunk, 1 << 17)) != 0) {
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			free(chunk);
-			hash_free(h);
-			return -1;
-		}
-		hash_update(h, chunk, (size_t)n);
-		done += (uint64_t)n;
-	}
-	hash_final(h, hash);
-	hash_free(h);
-	free(chunk);
-	if (size != NULL)
-		*size = done;
-	return 0;
-}
-
 /*
  * Looks at path in the real tree without following any symlink; hashes a
  * file when want_hash is set. A parent that is a symlink or not a
@@ -269,7 +241,7 @@ promote_real(struct pctx *c, const char *path, int want_hash, struct real *r)
 			return 0;
 		fd = beneath_open(c->treefd, path, O_RDONLY | O_NOFOLLOW |
 		    O_NONBLOCK | O_NOCTTY);
-		if (fd < 0 || promote_hash_fd(fd, r->hash, &r->size) != 0) {
+		if (fd < 0 || hash_fd(fd, r->hash, &r->size) != 0) {
 			*c->cause = xasprintf("cannot read %s/%s: %s", c->tree,
 			    path, strerror(errno));
 			return -1;
@@ -586,7 +558,6 @@ promote_pin(struct pctx *c, char tag, uint32_t number, const struct mentry *e)
 	be64_put(len, val.len);
 	buf_add(&c->pins, len, 8);
 	buf_add(&c->pins, val.data, val.len);
-	c->npins++;
 	free(pin.path);
 	buf_free(&key);
 	buf_free(&val);
@@ -809,7 +780,6 @@ promote_capture(struct pctx *c, uint32_t number, struct pitem *it, int depth)
 struct record_arg {
 	struct pctx *c;
 	struct promotion *p;
-	int first;                /* allocate the number */
 	int finish;               /* done: drop the journal, set bases */
 	int drop_approvals;
 };
@@ -827,11 +797,6 @@ promote_record_txn(struct index_txn *txn, void *arg, char **cause)
 	uint64_t klen, vlen;
 	int rc = -1;
 
-	if (a->first) {
-		if (promotion_last_txn(txn, p->owner, &p->number, cause) != 0)
-			return -1;
-		p->number++;
-	}
 	promote_key(key, p->owner, p->number);
 	promotion_encode(&val, p);
 	if (index_put(txn, INDEX_PROMOTIONS, key, sizeof key, val.data,
@@ -1835,7 +1800,7 @@ pctx_free(struct pctx *c)
 static int
 promote_record(struct pctx *c, struct promotion *p, int capture)
 {
-	struct record_arg a = { c, p, 1, 0, 0 };
+	struct record_arg a = { c, p, 0, 0 };
 	uint32_t number;
 	size_t i;
 
@@ -1880,7 +1845,6 @@ promote_record(struct pctx *c, struct promotion *p, int capture)
 	    pack_writer_sync(c->pw, c->cause) != 0)
 		return -1;
 	p->state = PSTATE_WRITING;
-	a.first = 0;
 	if (index_write(c->st->index, promote_record_txn, &a, c->cause) != 0)
 		return -1;
 	pack_writer_close(c->pw);
@@ -1888,7 +1852,6 @@ promote_record(struct pctx *c, struct promotion *p, int capture)
 	blob_set_free(&c->blobs);
 	store_unlock(c->st);
 	buf_reset(&c->pins);
-	c->npins = 0;
 	return 0;
 }
 
@@ -1898,7 +1861,7 @@ static int
 promote_finish(struct pctx *c, struct promotion *p, uint64_t state,
     int drop_approvals)
 {
-	struct record_arg a = { c, p, 0, 1, drop_approvals };
+	struct record_arg a = { c, p, 1, drop_approvals };
 	size_t i;
 	int rc;
 
@@ -2226,7 +2189,7 @@ unpromote_session(struct store *st, const struct session *s,
 	/* mark the old one undone */
 	old.state = PSTATE_UNDONE;
 	{
-		struct record_arg a = { &c, &old, 0, 1, 0 };
+		struct record_arg a = { &c, &old, 1, 0 };
 
 		if (index_write(st->index, promote_record_txn, &a, cause) != 0)
 			goto out;
@@ -2340,7 +2303,7 @@ promote_recover_one(struct store *st, uint32_t owner, uint32_t number,
 		index_txn_abort(txn);
 		txn = NULL;
 		if (got == 0) {
-			struct record_arg a = { &c, &old, 0, 1, 0 };
+			struct record_arg a = { &c, &old, 1, 0 };
 
 			old.state = PSTATE_UNDONE;
 			got = index_write(st->index, promote_record_txn, &a,

@@ -267,29 +267,17 @@ rollback_lower_hash(struct planner *p, const char *path,
 {
 	AUTOCLOSE int fd = beneath_open(p->lowerfd, path,
 	    O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY);
-	struct hash_ctx *ctx;
-	char chunk[65536];
-	ssize_t n;
 
 	if (fd < 0) {
 		*p->cause = xasprintf("cannot open %s/%s: %s", p->lower, path,
 		    strerror(errno));
 		return -1;
 	}
-	ctx = hash_new();
-	while ((n = read(fd, chunk, sizeof chunk)) != 0) {
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			*p->cause = xasprintf("cannot read %s/%s: %s",
-			    p->lower, path, strerror(errno));
-			hash_free(ctx);
-			return -1;
-		}
-		hash_update(ctx, chunk, (size_t)n);
+	if (hash_fd(fd, hash, NULL) != 0) {
+		*p->cause = xasprintf("cannot read %s/%s: %s", p->lower, path,
+		    strerror(errno));
+		return -1;
 	}
-	hash_final(ctx, hash);
-	hash_free(ctx);
 	return 0;
 }
 

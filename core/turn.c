@@ -241,10 +241,7 @@ turn_hash_real(int treefd, const char *path, size_t len,
     unsigned char out[HASH_LEN])
 {
 	const char *name;
-	struct hash_ctx *h;
-	char chunk[65536];
-	ssize_t n;
-	int parent = turn_open_parent(treefd, path, len, &name), fd;
+	int parent = turn_open_parent(treefd, path, len, &name), fd, rc;
 
 	if (parent < 0)
 		return -1;
@@ -252,13 +249,9 @@ turn_hash_real(int treefd, const char *path, size_t len,
 	close(parent);
 	if (fd < 0)
 		return -1;
-	h = hash_new();
-	while ((n = read(fd, chunk, sizeof chunk)) > 0)
-		hash_update(h, chunk, (size_t)n);
-	hash_final(h, out);
-	hash_free(h);
+	rc = hash_fd(fd, out, NULL);
 	close(fd);
-	return n < 0 ? -1 : 0;
+	return rc;
 }
 
 static int

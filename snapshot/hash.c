@@ -5,13 +5,17 @@
  */
 #include "config.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include <openssl/evp.h>
 #include <openssl/opensslv.h>
 
 #include "snapshot/snapshot.h"
+
+#define HASH_FD_CHUNK (128 * 1024)
 
 struct hash_ctx {
 	EVP_MD_CTX *md;
@@ -83,6 +87,36 @@ hash_buffer(const void *p, size_t n, unsigned char out[HASH_LEN])
 	if (EVP_Digest(p, n, out, &len, hash_md(), NULL) != 1 ||
 	    len != HASH_LEN)
 		fatalx("SHA-256 failed");
+}
+
+int
+hash_fd(int fd, unsigned char out[HASH_LEN], uint64_t *size)
+{
+	struct hash_ctx *h = hash_new();
+	char *chunk = xmalloc(HASH_FD_CHUNK);
+	uint64_t done = 0;
+	ssize_t n;
+	int error;
+
+	while ((n = read(fd, chunk, HASH_FD_CHUNK)) != 0) {
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			error = errno;
+			free(chunk);
+			hash_free(h);
+			errno = error;
+			return -1;
+		}
+		hash_update(h, chunk, (size_t)n);
+		done += (uint64_t)n;
+	}
+	hash_final(h, out);
+	hash_free(h);
+	free(chunk);
+	if (size != NULL)
+		*size = done;
+	return 0;
 }
 
 void

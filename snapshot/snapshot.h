@@ -113,6 +113,9 @@ void hash_update(struct hash_ctx *, const void *, size_t);
 void hash_final(struct hash_ctx *, unsigned char out[HASH_LEN]);
 void hash_free(struct hash_ctx *);
 void hash_buffer(const void *, size_t, unsigned char out[HASH_LEN]);
+/* Hashes what fd holds from where it is to its end; *size (may be NULL)
+ * the bytes read. 0, or -1 with errno. */
+int hash_fd(int fd, unsigned char out[HASH_LEN], uint64_t *size);
 void hash_hex(const unsigned char in[HASH_LEN], char out[HASH_HEX_LEN + 1]);
 
 /* zstd.c: zstd frames (the only file that includes zstd.h) */
