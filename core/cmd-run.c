@@ -325,6 +325,22 @@ run_setenv(char **env, const char *name, const char *value)
 	return env;
 }
 
+/* After the terminal UI: what is left to review, and how. */
+static void
+run_review_hint(const struct session *s)
+{
+	long changes = session_count_changes(s);
+
+	if (changes <= 0)
+		return;
+	fprintf(stderr, "airlock: session %u%s%s%s: %ld change%s not promoted "
+	    "(kept in its scratch).\nReview them with `airlock status %u` and "
+	    "`airlock diff %u`, then `airlock promote --all %u`\n(or `airlock "
+	    "discard %u`).\n", s->id, s->name != NULL ? " (" : "",
+	    s->name != NULL ? s->name : "", s->name != NULL ? ")" : "",
+	    changes, changes == 1 ? "" : "s", s->id, s->id, s->id, s->id);
+}
+
 /* The terminal UI runs when airlock has a terminal to draw on. */
 static int
 run_wants_tui(const struct run_args *a)
@@ -387,6 +403,8 @@ run_supervise(struct context *ctx, struct session *s,
 	/* the mounts are gone with the warden: the scratch holds still */
 	run_checkpoint(ctx, s, "exit", 0);
 	sandbox_release(&sb);
+	if (tui)
+		run_review_hint(s);
 	return status;
 }
 
