@@ -239,6 +239,8 @@ loop_checkpoint(struct loop *l, const char *reason, const char *label,
 		loop_message(l, "checkpoint: busy (too many waiting)");
 		return;
 	}
+	if (l->status.busy == NULL)
+		l->status.busy_since = loop_now();
 	l->status.busy = "checkpointing";
 	l->dirty = 1;
 }
@@ -279,6 +281,7 @@ loop_rollback(struct loop *l, uint32_t to, uint64_t ticket)
 	uint32_t now;
 
 	l->status.busy = "rolling back";
+	l->status.busy_since = loop_now();
 	loop_draw(l);
 	worker_wait(l->worker);
 	loop_worker_done(l);
@@ -309,6 +312,7 @@ loop_reject(struct loop *l, const struct control_request *req,
 	int rc;
 
 	l->status.busy = "rejecting";
+	l->status.busy_since = loop_now();
 	loop_draw(l);
 	worker_wait(l->worker);
 	loop_worker_done(l);
@@ -1019,6 +1023,12 @@ loop_timers(struct loop *l, int64_t now)
 			l->dirty = 1;
 		} else
 			LOOP_SOONER(l->status.message_until - now);
+	}
+	if (l->status.busy != NULL) {
+		if (now - l->last_draw >= 1000)
+			l->dirty = 1;
+		else
+			LOOP_SOONER(l->last_draw + 1000 - now);
 	}
 	if (l->dirty)
 		LOOP_SOONER(l->last_draw + LOOP_FRAME_MS - now);

@@ -62,7 +62,10 @@ status_draw(const struct status_info *si, WINDOW *win, int64_t now_ms)
 		return;
 	}
 	status_left(si, &left);
-	if (si->busy != NULL)
+	if (si->busy != NULL && now_ms - si->busy_since >= 1000)
+		buf_printf(&right, "%s %llds... ", si->busy,
+		    (long long)((now_ms - si->busy_since) / 1000));
+	else if (si->busy != NULL)
 		buf_printf(&right, "%s... ", si->busy);
 	if (si->message != NULL && now_ms < si->message_until)
 		buf_printf(&right, "%s ", si->message);

@@ -294,6 +294,7 @@ struct status_info {
 	long changes;              /* pending changes, -1 unknown */
 	const struct ckpt *newest; /* the last checkpoint, or NULL */
 	const char *busy;          /* "checkpointing" ..., or NULL */
+	int64_t busy_since;        /* ms: a long one shows its time */
 	char *message;             /* shown until message_until (ms) */
 	int64_t message_until;
 	int prefix;                /* the prefix was typed */
