@@ -88,7 +88,8 @@ void input_free(struct input *);
 void input_feed(struct input *, const char *data, size_t len, input_fn fn,
     void *arg);
 /* Milliseconds until input_flush must run (a lone Escape that may start a
- * sequence waits INPUT_ESC_MS), -1 when nothing is held. */
+ * sequence waits INPUT_ESC_MS), -1 when nothing is held. now_ms is
+ * control_now() (CLOCK_MONOTONIC), the clock input_feed notes. */
 #define INPUT_ESC_MS 25
 int input_timeout(const struct input *, int64_t now_ms);
 /* Delivers what is held as keys (Escape, then M-... when that fits). */
@@ -165,6 +166,9 @@ const struct keymap_options *keymap_options(const struct keymap *);
 /* Calls fn for each binding of mode, in key order. */
 void keymap_each(const struct keymap *, enum key_mode,
     void (*fn)(key_code, enum action, void *), void *arg);
+/* Appends "KEY  help\n" for each binding of mode, in key order, the keys
+ * padded to one column (the help overlay). */
+void keymap_describe(const struct keymap *, enum key_mode, struct buf *);
 
 /* term.c: the agent's terminal (libvterm) */
 #define TERM_MAX_CHARS 6
