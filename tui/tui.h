@@ -159,8 +159,6 @@ int keymap_parse(struct keymap *, const char *name, const char *text,
  * Never NULL; problems are appended to errors.
  */
 struct keymap *keymap_load(struct buf *errors);
-/* The bindings of mode as lines "KEY  help", for the help overlay. */
-void keymap_describe(const struct keymap *, enum key_mode, struct buf *);
 enum action keymap_lookup(const struct keymap *, enum key_mode, key_code);
 const struct keymap_options *keymap_options(const struct keymap *);
 /* Calls fn for each binding of mode, in key order. */
