@@ -435,14 +435,18 @@ loop_pager(struct loop *l, char *const *args)
 	/* SIGCHLD is blocked for the warden's signalfd: waitpid still works */
 	if (producer > 0)
 		waitpid(producer, &status, 0);
+	status = 0;
 	if (viewer > 0)
 		waitpid(viewer, &status, 0);
-	free(copy);
 	reset_prog_mode();
 	clearok(curscr, TRUE);
 	l->dirty = 1;
 	if (viewer < 0 || producer < 0)
 		loop_message(l, "review: fork: %s", strerror(errno));
+	else if (WIFEXITED(status) && WEXITSTATUS(status) == 127)
+		loop_message(l, "review: cannot run the pager '%s' (set "
+		    "$PAGER)", pargv[0]);
+	free(copy);
 }
 
 static void
