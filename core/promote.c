@@ -1345,6 +1345,28 @@ promote_new_text(struct plan_state *ps, const struct change *ch, size_t *len)
 	    len, ps->c->cause);
 }
 
+/*
+ * merge3, telling binary content (2: no merge, a conflict) from an error
+ * (-1 with *cause: libgit2 failed or cannot be loaded, which is no
+ * conflict). 0 clean, 1 conflicting.
+ */
+static int
+promote_merge(const char *b, size_t bl, const char *o, size_t ol,
+    const char *n, size_t nl, const char *path, int favor, struct buf *out,
+    char **cause)
+{
+	int	m;
+
+	m = merge3(b, bl, o, ol, n, nl, path, favor, out, cause);
+	if (m < 0 && (diff_is_binary(b, bl) || diff_is_binary(o, ol) ||
+	    diff_is_binary(n, nl))) {
+		free(*cause);
+		*cause = NULL;
+		return 2;
+	}
+	return m;
+}
+
 /* Plans one chosen change. 0 or -1 (errors, not conflicts). */
 static int
 promote_plan_one(struct plan_state *ps, const struct change *ch)
@@ -1359,7 +1381,6 @@ promote_plan_one(struct plan_state *ps, const struct change *ch)
 	enum approval_state as = APPROVAL_NONE;
 	size_t approved = 0;
 	int rc = -1, has_ap = 0, has_base = 0;
-	char *why = NULL;
 
 	memset(&r, 0, sizeof r);
 	memset(&base, 0, sizeof base);
@@ -1535,17 +1556,19 @@ promote_plan_one(struct plan_state *ps, const struct change *ch)
 			free(o);
 			goto out;
 		}
-		m = merge3(b, bl, o, ol, n, nl, ch->path, ps->o->favor == 
+		m = promote_merge(b, bl, o, ol, n, nl, ch->path, ps->o->favor ==
 		    PROMOTE_FAVOR_OURS ? 1 : ps->o->favor ==
-		    PROMOTE_FAVOR_THEIRS ? 2 : 0, &res, &why);
+		    PROMOTE_FAVOR_THEIRS ? 2 : 0, &res, c->cause);
 		free(b);
 		free(o);
 		free(n);
 		if (m < 0) {
+			buf_free(&res);
+			goto out;
+		}
+		if (m == 2) {
 			/* binary: a conflict unless resolved by a side */
 			m = 1;
-			free(why);
-			why = NULL;
 			if (ps->o->favor == 0) {
 				buf_free(&res);
 				promote_conflict(ps, ch, "changed in the real "
@@ -1608,7 +1631,6 @@ promote_plan_one(struct plan_state *ps, const struct change *ch)
 	}
 	rc = 0;
 out:
-	free(why);
 	free(r.target);
 	mentry_free(&base);
 	approval_free(&ap);
@@ -2476,16 +2498,15 @@ promote_check(struct store *st, uint32_t owner, const struct change *ch,
 	if (merged == NULL) {
 		struct buf res = BUF_INIT;
 
-		got = merge3(b, bl, o, ol, n, nl, ch->path, 0, &res, cause);
+		got = promote_merge(b, bl, o, ol, n, nl, ch->path, 0, &res,
+		    cause);
 		buf_free(&res);
 	} else
-		got = merge3(b, bl, o, ol, n, nl, ch->path, 0, merged, cause);
-	if (got < 0) {
-		/* binary: changed on both sides is a conflict */
-		free(*cause);
-		*cause = NULL;
-		got = 1;
-	}
+		got = promote_merge(b, bl, o, ol, n, nl, ch->path, 0, merged,
+		    cause);
+	if (got < 0)
+		goto out;
+	/* binary (2): changed on both sides is a conflict */
 	rc = got == 0 ? 1 : 2;
 out:
 	free(b);
