@@ -867,11 +867,16 @@ promote_copy(int in, int out, uint64_t size)
 	return 0;
 }
 
-/* Writes what a staged file holds: the scratch's copy when it still is
- * the checkpointed one, else the blob. */
+/*
+ * Writes what a staged file holds: the scratch's copy when it still is
+ * the checkpointed one, else the blob. With syncfd set (a small
+ * promotion), starts writing it out and hands its fd over to be
+ * fdatasync()ed once all are staged: the writes go to the disk together
+ * instead of one after the other.
+ */
 static int
 promote_stage_one(struct pctx *c, int stagefd, struct pitem *it,
-    int number, int sync_each)
+    int number, int *syncfd)
 {
 	char name[32];
 	AUTOCLOSE int fd = -1, in = -1;
@@ -913,13 +918,18 @@ promote_stage_one(struct pctx *c, int stagefd, struct pitem *it,
 		    "the wrong size", it->path);
 		return -1;
 	}
-	if (fchmod(fd, it->want.mode & 07777) != 0 ||
-	    (sync_each && fdatasync(fd) != 0)) {
+	if (fchmod(fd, it->want.mode & 07777) != 0) {
 		*c->cause = xasprintf("cannot stage %s: %s", it->path,
 		    strerror(errno));
 		return -1;
 	}
 	it->stage = number;
+	if (syncfd != NULL) {
+		/* a hint: fdatasync reports what fails */
+		sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WRITE);
+		*syncfd = fd;
+		fd = -1;
+	}
 	return 0;
 }
 
@@ -1007,12 +1017,15 @@ promote_temp_name(char *out, size_t size, uint32_t number, size_t i)
 }
 
 /* fsyncs the directory of every path written and every directory whose
- * mode was set (a small promotion, instead of syncfs). 0 or -1 (errno). */
+ * mode was set (a small promotion, instead of syncfs), each once: items
+ * come in path order, so a directory's turns follow one another. 0 or -1
+ * (errno). */
 static int
 promote_sync_dirs(struct pctx *c, const struct promotion *p)
 {
+	char *dir, *last = NULL;
 	size_t i, len;
-	int fd, pass;
+	int fd, pass, error;
 
 	for (i = 0; i < p->n; i++) {
 		const struct pitem *it = &p->v[i];
@@ -1020,8 +1033,6 @@ promote_sync_dirs(struct pctx *c, const struct promotion *p)
 		if (it->skip)
 			continue;
 		for (pass = 0; pass < 2; pass++) {
-			char *dir;
-
 			if (pass == 1 && it->want.kind != MENTRY_DIR)
 				break;
 			len = it->len;
@@ -1030,24 +1041,35 @@ promote_sync_dirs(struct pctx *c, const struct promotion *p)
 					len--;
 			dir = xmemdup(it->path, len + 1);
 			dir[len > 0 && pass == 0 ? len - 1 : len] = '\0';
+			if (last != NULL && strcmp(dir, last) == 0) {
+				free(dir);
+				continue;
+			}
+			free(last);
+			last = dir;
 			fd = beneath_open(c->treefd, dir, O_RDONLY | O_DIRECTORY);
-			free(dir);
 			if (fd < 0) {
 				/* gone, or no directory any more: the item
 				 * that replaced it syncs its parent */
 				if (errno == ENOENT || errno == ENOTDIR ||
 				    errno == ELOOP)
 					continue;
-				return -1;
+				goto fail;
 			}
 			if (fsync(fd) != 0) {
 				close(fd);
-				return -1;
+				goto fail;
 			}
 			close(fd);
 		}
 	}
+	free(last);
 	return 0;
+fail:
+	error = errno;
+	free(last);
+	errno = error;
+	return -1;
 }
 
 /*
@@ -1063,6 +1085,7 @@ promote_apply(struct pctx *c, struct promotion *p, int verify)
 	struct real r;
 	size_t i;
 	int rc = -1, staged = 0, small = p->n <= PROMOTE_FSYNC_MAX;
+	int syncfds[PROMOTE_FSYNC_MAX], nsync = 0;
 
 	memset(&r, 0, sizeof r);
 	snprintf(stagename, sizeof stagename, PROMOTE_STAGE_PREFIX "%u-%u",
@@ -1111,8 +1134,17 @@ promote_apply(struct pctx *c, struct promotion *p, int verify)
 				goto out;
 			}
 		}
-		if (promote_stage_one(c, stagefd, it, staged++, small) != 0)
+		if (promote_stage_one(c, stagefd, it, staged++,
+		    small ? &syncfds[nsync] : NULL) != 0)
 			goto out;
+		nsync += small;
+	}
+	for (i = 0; i < (size_t)nsync; i++) {
+		if (fdatasync(syncfds[i]) != 0) {
+			*c->cause = xasprintf("cannot sync %s/%s: %s", c->tree,
+			    stagename, strerror(errno));
+			goto out;
+		}
 	}
 	if (stagefd >= 0 && !small && syncfs(stagefd) != 0) {
 		*c->cause = xasprintf("cannot sync %s: %s", c->tree,
@@ -1232,6 +1264,8 @@ parent_fail:
 	}
 	rc = 0;
 out:
+	while (nsync > 0)
+		close(syncfds[--nsync]);
 	free(r.target);
 	{
 		/* What is left is what failed, or what an interrupted run
