@@ -1240,9 +1240,11 @@ def report_promote(cases, new, newj, large, small, machine):
         "`sync` (the turn's own writes are not flushed by it): its checkpoint of the ended "
         "session (nothing changed), the plan, the befores kept in the store, the files "
         "staged in `.airlock-promote-*` at the tree's root and made durable (one "
-        "`syncfs`; for up to 64 paths, an `fdatasync` of each staged file instead), "
+        "`syncfs`; for up to 64 paths, each staged file's write-out started as it is "
+        "staged, then an `fdatasync` of each), "
         "the renames, then the directories made durable (a second `syncfs`; for up to "
-        "64 paths, an `fsync` of each directory touched). CPU time is the command's user + system time. The real tree is "
+        "64 paths, an `fsync` of each directory touched, once). CPU time is the command's "
+        "user + system time. The real tree is "
         "checked after it (every file there with the session's content).",
         "- **`airlock unpromote`**: the whole command, after a `sync`, of that "
         "promotion (P2, P3: right after it; P1: after all the runs' promotions); the "
