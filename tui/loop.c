@@ -520,9 +520,10 @@ loop_ask_quit(struct loop *l)
 	}
 	l->prompt = PROMPT_QUIT;
 	buf_reset(&l->prompt_text);
-	buf_printf(&l->prompt_text, "quit? %ld change%s not promoted (they "
-	    "stay: airlock status %u) [y/N]", l->status.changes,
-	    l->status.changes == 1 ? "" : "s", l->session->id);
+	buf_printf(&l->prompt_text, "quit? [y/N] %ld change%s not promoted "
+	    "stay%s in the scratch (airlock status %u)", l->status.changes,
+	    l->status.changes == 1 ? "" : "s",
+	    l->status.changes == 1 ? "s" : "", l->session->id);
 	l->dirty = 1;
 }
 
@@ -653,7 +654,7 @@ loop_timeline_action(struct loop *l, key_code key)
 		l->prompt = PROMPT_ROLLBACK;
 		buf_reset(&l->prompt_text);
 		buf_printf(&l->prompt_text, "roll the scratch back to #%u? "
-		    "(undo: roll back to #%u) [y/N]", c->number,
+		    "[y/N] (undo: roll back to #%u)", c->number,
 		    timeline_newest(&l->timeline)->number);
 		break;
 	case ACTION_NONE:

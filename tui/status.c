@@ -73,8 +73,8 @@ status_draw(const struct status_info *si, WINDOW *win, int64_t now_ms)
 		mvwaddch(win, 0, x, ' ');
 	/* the message wins over the facts when the line is short */
 	if ((int)(left.len + right.len) > cols && right.len > 0) {
-		size_t keep = (size_t)cols > right.len ?
-		    (size_t)cols - right.len : 0;
+		size_t keep = (size_t)cols > right.len + 1 ?
+		    (size_t)cols - right.len - 1 : 0;
 		mvwaddnstr(win, 0, 0, left.data, (int)keep);
 		mvwaddnstr(win, 0, (int)keep, right.data, cols - (int)keep);
 	} else {
