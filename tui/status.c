@@ -62,13 +62,14 @@ status_draw(const struct status_info *si, WINDOW *win, int64_t now_ms)
 		return;
 	}
 	status_left(si, &left);
+	/* the message first: it is what a narrow line keeps */
+	if (si->message != NULL && now_ms < si->message_until)
+		buf_printf(&right, "%s ", si->message);
 	if (si->busy != NULL && now_ms - si->busy_since >= 1000)
 		buf_printf(&right, "%s %llds... ", si->busy,
 		    (long long)((now_ms - si->busy_since) / 1000));
 	else if (si->busy != NULL)
 		buf_printf(&right, "%s... ", si->busy);
-	if (si->message != NULL && now_ms < si->message_until)
-		buf_printf(&right, "%s ", si->message);
 	for (x = 0; x < cols; x++)
 		mvwaddch(win, 0, x, ' ');
 	/* the message wins over the facts when the line is short */
