@@ -34,6 +34,7 @@
 #define LOOP_QUIT_TERM_MS 2000   /* SIGHUP, then SIGTERM, then SIGKILL */
 #define LOOP_QUIT_KILL_MS 5000
 #define LOOP_PTY_OUT_MAX (4 * 1024 * 1024)
+#define LOOP_COUNT_MS 2000       /* recount the pending changes */
 
 enum loop_prompt {
 	PROMPT_NONE,
@@ -78,6 +79,7 @@ struct loop {
 				      started typing this line */
 	int typed;                 /* keys sent since the last Enter */
 	int64_t hint;              /* a BEL or notification came (ms) */
+	int64_t counted;           /* when the changes were last counted */
 	int outer_mouse;           /* mouse reports asked of the outer
 				      terminal */
 	int cursor_shape;          /* as last sent to the outer terminal */
@@ -211,6 +213,7 @@ loop_resize(struct loop *l)
 static void
 loop_refresh_changes(struct loop *l)
 {
+	l->counted = loop_now();
 	l->status.changes = session_count_changes(l->session);
 	l->dirty = 1;
 }
@@ -1040,6 +1043,14 @@ loop_timers(struct loop *l, int64_t now)
 			l->dirty = 1;
 		} else
 			LOOP_SOONER(l->status.message_until - now);
+	}
+	/* the scratch was written since the changes were counted: count
+	 * again, at most every LOOP_COUNT_MS */
+	if (l->last_write > l->counted) {
+		if (now - l->counted >= LOOP_COUNT_MS)
+			loop_refresh_changes(l);
+		else
+			LOOP_SOONER(l->counted + LOOP_COUNT_MS - now);
 	}
 	if (l->status.busy != NULL) {
 		if (now - l->last_draw >= 1000)

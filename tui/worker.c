@@ -101,6 +101,7 @@ worker_main(void *arg)
 			break;
 	}
 	pthread_mutex_unlock(&w->lock);
+	zstd_thread_done();
 	return NULL;
 }
 
