@@ -227,6 +227,10 @@ void term_take_output(struct term *, struct buf *out);
 /* Screen row (0 .. rows-1) or scrollback line (-1 the newest .. -lines). */
 void term_cell(const struct term *, int row, int col, struct term_cell *);
 int term_scrollback_lines(const struct term *);
+/* Lines scrolled into the scrollback since the terminal was made, less
+ * those a resize took back: row r stays line term_lines_scrolled() + r as
+ * output arrives, which copy mode uses to keep its place. */
+uint64_t term_lines_scrolled(const struct term *);
 /* 1 when anything changed on screen since the last call (and clears it). */
 int term_take_damage(struct term *);
 /* Counts since the last call (and clears them): BEL, and OSC 9 / OSC 777
