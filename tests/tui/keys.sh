@@ -1,0 +1,137 @@
+#!/bin/bash
+# Prefix keys and keymaps: a bad keymap file is reported on the status line
+# as FILE:LINE: WHY and the rest of it applies (hostile lines too); the help
+# overlay lists the bindings; zoom; copy mode (search, select, copy to the
+# outer terminal's clipboard with OSC 52); review; another prefix; quit asks
+# when there are changes (n keeps going, y quits) and the session stays
+# reviewable.
+. "$AIRLOCK_SRCDIR/tests/tui/lib.sh"
+new_world
+cd "$T" || exit 1
+agent=$(tui_script agent.sh)
+# OSC 52 from airlock lands in tmux's paste buffers.
+tmux_ set -g set-clipboard on
+
+say() { tui_type "$1"; tui_keys Enter; }
+
+# A keymap file with bad lines among good ones.
+{
+	printf '# the test keymap\n'                       # 1
+	printf 'set idle-ms 60000\n'                       # 2
+	printf 'bind prefix C-x no-such-action\n'          # 3: bad
+	printf 'bind prefix x timeline\n'                  # 4
+	printf 'unbind nomode y\n'                         # 5: bad
+	printf 'bind prefix \033[2J\033[31mred timeline\n' # 6: bad, escapes
+	printf 'set prefix\n'                              # 7: bad
+	printf 'bind prefix %s timeline\n' "$(head -c 5000 /dev/zero | tr '\0' k)" # 8: bad
+	printf 'bind\n'                                    # 9: bad
+	printf 'bind prefix T timeline\n'                  # 10
+	printf 'bind prefix C-] send-prefix trailing words\n' # 11: bad
+} >"$W/bad.keys"
+export AIRLOCK_KEYS=$W/bad.keys
+
+tui_airlock 120 30 --name keys -- "$agent" "$AIRLOCK"
+check "the agent starts" tui_wait_for '^agent>'
+check "a bad keymap line is reported on the status line as FILE:LINE: WHY" \
+	tui_wait_status 'bad\.keys:3: [^ ]'
+check "escapes in a keymap file do not reach the screen" tui_wait_for '^agent ready'
+check "... nor does the status line show them raw" \
+	bash -c '! tmux -L "$0" -f /dev/null capture-pane -p -e -t =al: | grep -q "\[2J"' "$TUI_SOCKET"
+tui_prefix x
+check "the rest of the keymap applies (prefix x: timeline)" tui_wait_for '#0 .*start'
+tui_prefix T
+check "... and its last line too (prefix T closes it)" tui_wait_gone '#0 .*start'
+
+# Help.
+tui_prefix '?'
+check "prefix ? shows the help overlay with the bindings" \
+	tui_wait_for '(^|[^[:alnum:]])c([^[:alnum:]].*)?[Cc]heckpoint'
+check "... from the active keymap (x: timeline)" \
+	tui_wait_for '(^|[^[:alnum:]])x([^[:alnum:]].*)?[Tt]imeline'
+tui_keys Escape
+check "Escape closes it" tui_wait_gone '[Cc]heckpoint.*now|[Cc]heckpoint *$'
+tui_keys C-u
+say "after help"
+check "keys reach the agent again" tui_wait_for '^got: after help'
+
+# Zoom: with the timeline open, the agent's pane takes the whole window.
+tui_prefix t
+check "timeline open" tui_wait_for '#0 .*start'
+check "the agent is narrower" tui_wait_for '^winch: 29 ([1-9]|[1-9][0-9]|10[0-9]|11[0-9])$'
+tui_prefix z
+check "prefix z zooms the agent's pane: no timeline" tui_wait_gone '#0 .*start'
+check "... and the agent gets the full width" tui_wait_for '^winch: (29|30) 120$'
+tui_prefix z
+check "prefix z again: the timeline is back" tui_wait_for '#0 .*start'
+tui_prefix t
+tui_wait_gone '#0 .*start'
+
+# Copy mode: scroll back, search, select a line, copy it (OSC 52).
+say "lines 200"
+tui_wait_for '^line 200$'
+tui_prefix '['
+check "prefix [ enters copy mode (a position on the status line)" \
+	tui_wait_status '\[[0-9]+/[0-9]+\]'
+tui_type '?line 42'
+tui_keys Enter
+check "a search backward finds a line in the scrollback" tui_wait_for '^line 42$'
+tui_keys V y
+check "select the line and copy it: OSC 52 reaches the outer terminal" \
+	bash -c 'for i in $(seq 100); do
+		tmux -L "$0" -f /dev/null show-buffer 2>/dev/null | grep -qx "line 42" && exit 0
+		sleep 0.05; done; exit 1' "$TUI_SOCKET"
+check "copying leaves copy mode" tui_wait_status '^[^[]*$|^([^[]|\[[^0-9])*$'
+check "the live screen is back" tui_wait_for '^line 200$'
+tui_prefix '['
+tui_wait_status '\[[0-9]+/[0-9]+\]'
+tui_keys q
+check "q leaves copy mode" tui_wait_status '^([^[]|\[[^0-9])*$'
+say "after copy"
+check "keys reach the agent after copy mode" tui_wait_for '^got: after copy'
+
+# Review: airlock diff in a pager.
+say "write review.txt reviewed-content"
+tui_wait_for '^wrote review.txt'
+tui_prefix d
+check "prefix d shows the session's changes" tui_wait_for '^\+reviewed-content'
+tui_keys q
+check "q leaves the review" tui_wait_for '^agent>'
+say "after review"
+check "keys reach the agent after the review" tui_wait_for '^got: after review'
+
+# Quit with changes: a question on the status line.
+tui_prefix q
+check "prefix q with changes asks on the status line" tui_wait_status '\?'
+question=$(tui_status)
+tui_keys n
+check "n: the question goes" tui_wait_status '^[^?]*$'
+say "still here"
+check "... and the agent goes on" tui_wait_for '^got: still here'
+tui_prefix q
+tui_wait_status '\?'
+tui_keys y
+check "y: airlock quits" tui_wait_for '^\[exited [0-9]+\]'
+diag "the question: $question"
+al status keys
+contains "the session's changes stay after quitting" "$out" review.txt
+is "... and it is not running" \
+	"$("$AIRLOCK" list --json </dev/null | jq -r '.[] | select(.name == "keys") | .state')" exited
+
+# Another prefix: C-b; C-] is then an ordinary key.
+printf 'set prefix C-b\nset idle-ms 60000\n' >"$W/other.keys"
+AIRLOCK_KEYS=$W/other.keys
+tui_airlock 100 24 --name other -- "$agent" "$AIRLOCK"
+tui_wait_for '^agent>'
+check "no error from a good keymap" bash -c '! grep -q "other.keys:" <<<"$0"' "$(tui_status)"
+tui_keys C-b t
+check "set prefix C-b: C-b t opens the timeline" tui_wait_for '#0 .*start'
+tui_keys C-b t
+tui_wait_gone '#0 .*start'
+say "raw 2"
+tui_wait_for '^raw ready'
+tui_keys 'C-]' C-b C-b
+check "C-] goes to the agent, C-b twice sends C-b" tui_wait_for '^raw: 1d 02$'
+tui_keys C-b q
+check "quit at once (no changes)" tui_wait_for '^\[exited [0-9]+\]'
+
+finish
