@@ -13,11 +13,15 @@
 #   size             prints "size: ROWS COLS" (stty size)
 #   raw N            reads N bytes in raw mode and prints them in hex
 #                    ("raw: 1d 61")
+#   bpaste N         the same with bracketed paste (mode 2004) on
+#   title TEXT       sets the terminal's title (OSC 2)
+#   mouse on|off     asks for mouse reports (modes 1000 and 1006) or not
 #   exit N [FILE]    writes FILE when given, then exits with status N
 #   anything else    prints "got: LINE"
 # A SIGWINCH prints "winch: ROWS COLS".
 airlock=${1:?usage: agent.sh AIRLOCK}
 trap 'echo; echo "winch: $(stty size)"; printf "agent> "' WINCH
+set -f  # the words of a line are no patterns
 echo "agent ready"
 while :; do
 	printf 'agent> '
@@ -67,12 +71,26 @@ while :; do
 	size)
 		echo "size: $(stty size)"
 		;;
-	raw)
+	title)
+		printf '\033]2;%s\007' "${line#title }"
+		echo "title set"
+		;;
+	mouse)
+		if [ "${2:-}" = on ]; then
+			printf '\033[?1000h\033[?1006h'
+		else
+			printf '\033[?1006l\033[?1000l'
+		fi
+		echo "mouse $2"
+		;;
+	raw | bpaste)
+		[ "$1" = bpaste ] && printf '\033[?2004h'
 		saved=$(stty -g)
 		stty raw -echo
 		printf 'raw ready\r\n'
 		hex=$(head -c "${2:-1}" | od -An -tx1 | tr -s ' \n' '  ')
 		stty "$saved"
+		[ "$1" = bpaste ] && printf '\033[?2004l'
 		echo "raw:${hex% }"
 		;;
 	exit)

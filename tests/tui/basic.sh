@@ -46,6 +46,41 @@ raw 2 C-b C-]
 tui_keys C-]
 check "C-b and a doubled prefix in one burst" tui_wait_for '^raw: 02 1d$'
 
+# Pastes: bracketed only when the agent asked for it.
+tmux_ set-buffer -b t "pasted"
+raw 6
+tmux_ paste-buffer -p -b t -t =al:
+check "a paste reaches the agent as typed when it did not ask for bracketed paste" \
+	tui_wait_for '^raw: 70 61 73 74 65 64$'
+tui_type "bpaste 16"
+tui_keys Enter
+tui_wait_for '^raw ready'
+tmux_ paste-buffer -p -b t -t =al:
+check "... and between ESC[200~ and ESC[201~ when it did" \
+	tui_wait_for '^raw: 1b 5b 32 30 30 7e 70 61 73 74 65 64 1b 5b 32 30 31 7e$'
+
+# Title and mouse modes reach the outer terminal as the agent sets them.
+tui_type "title the agent's title"
+tui_keys Enter
+tui_wait_for '^title set'
+check "the agent's title becomes the outer terminal's" bash -c 'for i in $(seq 100); do
+	[ "$(tmux -L "$0" -f /dev/null display -p -t =al: "#{pane_title}")" = "the agent'"'"'s title" ] && exit 0
+	sleep 0.05; done; exit 1' "$TUI_SOCKET"
+mouse_flag() { tmux_ display -p -t =al: '#{mouse_any_flag}#{mouse_sgr_flag}'; }
+is "no mouse reports asked of the outer terminal at first" "$(mouse_flag)" 00
+tui_type "mouse on"
+tui_keys Enter
+tui_wait_for '^mouse on'
+check "mouse reports asked when the agent asks" bash -c 'for i in $(seq 100); do
+	[ "$(tmux -L "$0" -f /dev/null display -p -t =al: "#{mouse_any_flag}#{mouse_sgr_flag}")" = 11 ] && exit 0
+	sleep 0.05; done; exit 1' "$TUI_SOCKET"
+tui_type "mouse off"
+tui_keys Enter
+tui_wait_for '^mouse off'
+check "... and no longer when it stops" bash -c 'for i in $(seq 100); do
+	[ "$(tmux -L "$0" -f /dev/null display -p -t =al: "#{mouse_any_flag}")" = 0 ] && exit 0
+	sleep 0.05; done; exit 1' "$TUI_SOCKET"
+
 # Resize: the agent's pty follows (SIGWINCH reaches it).
 tui_resize 100 30
 check "a larger window resizes the agent's pty (SIGWINCH)" tui_wait_for '^winch: 29 100$'

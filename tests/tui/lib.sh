@@ -182,6 +182,19 @@ tui_wait_status() {
 	tui_show
 	return 1
 }
+# tui_wait_status_gone REGEX [TIMEOUT]: until the status line does not
+# match.
+tui_wait_status_gone() {
+	local re=$1 t=${2:-$TUI_TIMEOUT} end
+	end=$(($(date +%s%N) / 1000000 + t * 1000))
+	while [ "$(($(date +%s%N) / 1000000))" -lt "$end" ]; do
+		tui_status | grep -Eq -- "$re" || return 0
+		sleep 0.05
+	done
+	diag "timed out after ${t}s waiting for /$re/ to leave the status line"
+	tui_show
+	return 1
+}
 # tui_prefix KEY...: the prefix (C-]) then the keys.
 tui_prefix() { tui_keys 'C-]' "$@"; }
 
