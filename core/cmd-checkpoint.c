@@ -3,6 +3,12 @@
  * terminal it asks the session's supervisor through ctl.sock, or, when the
  * session does not run, checkpoints the scratch itself; inside the sandbox
  * it asks through agent.sock, the only way the agent has.
+ *
+ * --from-hook is the form an agent's end-of-turn hook runs (airlock hooks):
+ * the hook's runner may append arguments, may read standard output as its
+ * own protocol, and takes exit status 2 as "go on with the turn", so that
+ * form ignores operands, reports on standard error only, never exits 2,
+ * and does nothing outside a sandbox.
  */
 #include "config.h"
 
@@ -15,6 +21,7 @@
 
 static const struct option checkpoint_options[] = {
 	{ "message", required_argument, NULL, 'm' },
+	{ "from-hook", no_argument, NULL, 'H' },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 }
 };
@@ -23,6 +30,7 @@ struct checkpoint_args {
 	const char *dir;
 	const char *label;
 	const char *which;
+	int from_hook;
 };
 
 static const struct cmd_entry *
@@ -46,6 +54,7 @@ checkpoint_parse(int argc, char **argv, struct checkpoint_args *a)
 		switch (c) {
 		case 'C': a->dir = optarg; break;
 		case 'm': a->label = optarg; break;
+		case 'H': a->from_hook = 1; break;
 		case 'h':
 			printf("usage: airlock %s %s\n\n%s\n", entry->name,
 			    entry->usage, entry->help);
@@ -56,6 +65,8 @@ checkpoint_parse(int argc, char **argv, struct checkpoint_args *a)
 			return -1;
 		}
 	}
+	if (a->from_hook)
+		optind = argc;  /* what the agent appended */
 	if (argc - optind > 1) {
 		cmd_usage(entry, "unexpected argument '%s'", argv[optind + 1]);
 		return -1;
@@ -70,18 +81,19 @@ checkpoint_parse(int argc, char **argv, struct checkpoint_args *a)
 	return 0;
 }
 
-/* Prints the outcome; the exit code. */
+/* Prints the outcome to out; the exit code. */
 static int
-checkpoint_report(const char *session, int rc, uint32_t number, char *cause)
+checkpoint_report(FILE *out, const char *session, int rc, uint32_t number,
+    char *cause)
 {
 	if (rc < 0) {
 		log_cause("checkpoint", cause);
 		return EXIT_ERROR;
 	}
 	if (rc == 1)
-		printf("no changes since checkpoint %u\n", number);
+		fprintf(out, "no changes since checkpoint %u\n", number);
 	else
-		printf("checkpoint %u of session %s\n", number, session);
+		fprintf(out, "checkpoint %u of session %s\n", number, session);
 	return EXIT_OK;
 }
 
@@ -125,7 +137,8 @@ checkpoint_inside(const struct checkpoint_args *a, const char *request)
 	else if (rc == 0)
 		rc = checkpoint_reply(&reply, &number, &cause);
 	control_reply_free(&reply);
-	return checkpoint_report(id, rc, number, cause);
+	return checkpoint_report(a->from_hook ? stderr : stdout, id, rc,
+	    number, cause);
 }
 
 /* From outside: through ctl.sock, else on the store under the lock. */
@@ -154,7 +167,20 @@ checkpoint_outside(struct store *st, struct session *s, const char *label,
 			rc = session_checkpoint(st, s, &o, &number, NULL, &cause);
 	}
 	control_reply_free(&reply);
-	return checkpoint_report(id, rc, number, cause);
+	return checkpoint_report(stdout, id, rc, number, cause);
+}
+
+/* 1 when argv asks for the hook's form (before any "--"). */
+static int
+checkpoint_from_hook(int argc, char **argv)
+{
+	int i;
+
+	for (i = 1; i < argc && strcmp(argv[i], "--") != 0; i++) {
+		if (strcmp(argv[i], "--from-hook") == 0)
+			return 1;
+	}
+	return 0;
 }
 
 static int
@@ -166,12 +192,22 @@ cmd_checkpoint_exec(int argc, char **argv)
 	AUTOFREE char *request = NULL;
 	int rc;
 
-	if ((rc = checkpoint_parse(argc, argv, &a)) != 0)
-		return rc < 0 ? EXIT_USAGE : EXIT_OK;
+	if ((rc = checkpoint_parse(argc, argv, &a)) != 0) {
+		if (rc > 0)
+			return EXIT_OK;
+		/* 2 would tell the agent to go on with its turn. */
+		return checkpoint_from_hook(argc, argv) ? EXIT_ERROR :
+		    EXIT_USAGE;
+	}
 	request = a.label != NULL ? xasprintf("checkpoint %s\n", a.label) :
 	    xstrdup("checkpoint\n");
 	if (control_inside())
 		return checkpoint_inside(&a, request);
+	if (a.from_hook) {
+		log_error("checkpoint", "not inside an airlock sandbox: nothing "
+		    "to checkpoint (--from-hook)");
+		return EXIT_ERROR;
+	}
 	if (context_session(&ctx, a.dir, a.which, "checkpoint", &s) != 0)
 		return EXIT_ERROR;
 	rc = checkpoint_outside(ctx.store, s, a.label, request);
@@ -182,7 +218,7 @@ cmd_checkpoint_exec(int argc, char **argv)
 
 const struct cmd_entry cmd_checkpoint_entry = {
 	.name = "checkpoint",
-	.usage = "[-C DIR] [-m LABEL] [ID]",
+	.usage = "[-C DIR] [-m LABEL] [ID] | --from-hook [-m LABEL] [ARG...]",
 	.summary = "record a session's scratch as a new checkpoint",
 	.help =
 	    "Records the scratch of session ID (default: the newest of the real "
@@ -198,6 +234,11 @@ const struct cmd_entry cmd_checkpoint_entry = {
 	    "of 5, then one a second).\n\n"
 	    "  -C DIR      use DIR (its git top-level) as the real tree\n"
 	    "  -m LABEL    a label for the checkpoint: one line of UTF-8 text, "
-	    "at most 256\n              bytes",
+	    "at most 256\n              bytes\n"
+	    "  --from-hook the form for an agent's end-of-turn hook (airlock "
+	    "hooks): ignores\n              the ARGs the agent appends, "
+	    "prints nothing on standard output,\n              never exits 2 "
+	    "(usage errors exit 1), and outside a sandbox\n              "
+	    "does nothing and exits 1",
 	.exec = cmd_checkpoint_exec,
 };

@@ -6,12 +6,16 @@
  */
 #include "config.h"
 
+#include <sys/ioctl.h>
 #include <sys/wait.h>
 
+#include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <termios.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -267,36 +271,140 @@ run_forget(struct context *ctx, const struct session *s)
 		log_cause("run", cause);
 }
 
+/*
+ * The agent's pty for the terminal UI: the outer terminal's settings and
+ * its size less the status line. 0 with *master and *slave, or -1.
+ */
+static int
+run_pty(int *master, int *slave, char **cause)
+{
+	struct termios tio;
+	struct winsize ws;
+	char *name;
+
+	*master = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
+	if (*master < 0 || grantpt(*master) != 0 || unlockpt(*master) != 0 ||
+	    (name = ptsname(*master)) == NULL) {
+		*cause = xasprintf("cannot make a pty: %s", strerror(errno));
+		if (*master >= 0)
+			close(*master);
+		return -1;
+	}
+	*slave = open(name, O_RDWR | O_NOCTTY | O_CLOEXEC);
+	if (*slave < 0) {
+		*cause = xasprintf("cannot open %s: %s", name,
+		    strerror(errno));
+		close(*master);
+		return -1;
+	}
+	if (tcgetattr(STDIN_FILENO, &tio) == 0)
+		tcsetattr(*slave, TCSANOW, &tio);
+	if (ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_row > 1) {
+		ws.ws_row--;
+		ioctl(*slave, TIOCSWINSZ, &ws);
+	}
+	return 0;
+}
+
+/* Sets NAME=value in the environment built for the agent. */
+static char **
+run_setenv(char **env, const char *name, const char *value)
+{
+	size_t n, len = strlen(name);
+
+	for (n = 0; env[n] != NULL; n++) {
+		if (strncmp(env[n], name, len) == 0 && env[n][len] == '=') {
+			free(env[n]);
+			env[n] = xasprintf("%s=%s", name, value);
+			return env;
+		}
+	}
+	env = xreallocarray(env, n + 2, sizeof *env);
+	env[n] = xasprintf("%s=%s", name, value);
+	env[n + 1] = NULL;
+	return env;
+}
+
+/* After the terminal UI: what is left to review, and how. */
+static void
+run_review_hint(const struct session *s)
+{
+	long changes = session_count_changes(s);
+
+	if (changes <= 0)
+		return;
+	fprintf(stderr, "airlock: session %u%s%s%s: %ld change%s not promoted "
+	    "(kept in its scratch).\nReview them with `airlock status %u` and "
+	    "`airlock diff %u`, then `airlock promote --all %u`\n(or `airlock "
+	    "discard %u`).\n", s->id, s->name != NULL ? " (" : "",
+	    s->name != NULL ? s->name : "", s->name != NULL ? ")" : "",
+	    changes, changes == 1 ? "" : "s", s->id, s->id, s->id, s->id);
+}
+
+/* The terminal UI runs when airlock has a terminal to draw on. */
+static int
+run_wants_tui(const struct run_args *a)
+{
+	const char *term = getenv("TERM");
+
+	return !a->headless && isatty(STDIN_FILENO) &&
+	    isatty(STDOUT_FILENO) && term != NULL && *term != '\0' &&
+	    strcmp(term, "dumb") != 0;
+}
+
 /* Serves the session until the command exits; its wait status or -1. */
 static int
 run_supervise(struct context *ctx, struct session *s,
-    struct sandbox_config *cfg, int *started)
+    struct sandbox_config *cfg, int tui, int *started)
 {
 	AUTOFREE char *ctl = path_join(s->dir, "ctl.sock");
 	AUTOFREE char *agent = path_join(s->dir, "agent.sock");
 	struct control_server *server;
 	struct sandbox sb;
 	char *cause = NULL;
-	int status;
+	int status, master = -1, slave = -1;
 
+	if (tui && run_pty(&master, &slave, &cause) != 0) {
+		log_cause("run", cause);
+		return -1;
+	}
+	cfg->pty = tui;
+	cfg->pty_slave = slave;
 	if (control_server_open(ctl, agent, &server, &cause) != 0) {
 		log_cause("run", cause);
+		if (tui) {
+			close(master);
+			close(slave);
+		}
 		return -1;
 	}
 	cfg->agent_sock = agent;
 	if (sandbox_start(cfg, &sb, &cause) != 0) {
 		log_cause("run", cause);
 		control_server_close(server);
+		if (tui) {
+			close(master);
+			close(slave);
+		}
 		return -1;
 	}
 	*started = 1;
-	status = supervisor_run(ctx->store, s, &sb, server);
+	if (tui) {
+		/* the warden and the agent hold it now: the master reads
+		 * EIO once they are gone */
+		close(slave);
+		status = tui_run(ctx->store, s, &sb, server, master, cfg);
+		close(master);
+	} else
+		status = supervisor_run(ctx->store, s, &sb, server);
 	control_server_close(server);
 	if ((status = sandbox_end(&sb, status, &cause)) < 0)
 		log_cause("run", cause);
 	/* the mounts are gone with the warden: the scratch holds still */
 	run_checkpoint(ctx, s, "exit", 0);
 	sandbox_release(&sb);
+	if (tui)
+		run_review_hint(s);
 	return status;
 }
 
@@ -308,7 +416,7 @@ run_sandbox(struct context *ctx, const struct run_args *a,
 	struct plan plan = { 0 };
 	struct buf text = BUF_INIT;
 	char *cause = NULL, *upper, *work, *cwd, **env;
-	int status = -1, started = 0;
+	int status = -1, started = 0, tui;
 
 	if (policy_plan(policy, ctx->tree, getenv("HOME"), ctx->store_root,
 	    &plan, &cause) != 0) {
@@ -327,6 +435,12 @@ run_sandbox(struct context *ctx, const struct run_args *a,
 	work = session_work(s);
 	cwd = run_cwd(ctx->tree, a->dir);
 	env = run_environ(policy, s);
+	tui = run_wants_tui(a);
+	if (tui) {
+		/* what libvterm answers to, as neovim's terminal says */
+		env = run_setenv(env, "TERM", "xterm-256color");
+		env = run_setenv(env, "COLORTERM", "truecolor");
+	}
 	cfg.tree = ctx->tree;
 	cfg.upper = upper;
 	cfg.work = work;
@@ -337,7 +451,7 @@ run_sandbox(struct context *ctx, const struct run_args *a,
 	cfg.argv = a->argv;
 	cfg.envp = env;
 	cfg.policy_text = text.data;
-	status = run_supervise(ctx, s, &cfg, &started);
+	status = run_supervise(ctx, s, &cfg, tui, &started);
 	env_free(env);
 	free(cwd);
 	free(work);
@@ -405,7 +519,8 @@ const struct cmd_entry cmd_run_entry = {
 	    "of the system is read-only, /tmp is private, and\nsecrets (~/.ssh, "
 	    "~/.aws, .env, ...) are hidden. airlock exits with CMD's status.\n\n"
 	    "  -C DIR         use DIR (its git top-level) as the real tree\n"
-	    "  --headless     no terminal UI: CMD keeps airlock's terminal\n"
+	    "  --headless     no terminal UI: CMD keeps airlock's terminal (also "
+	    "when\n                 stdin or stdout is not a terminal)\n"
 	    "  --name N       name the session (commands accept the name or the "
 	    "id)\n"
 	    "  --net MODE     host (default) or none (loopback only)\n"
@@ -417,7 +532,10 @@ const struct cmd_entry cmd_run_entry = {
 	    "terminal reach this airlock\nthrough the session's ctl.sock; CMD "
 	    "itself can run `airlock checkpoint`,\nwhich asks through "
 	    "/run/airlock/agent.sock.\n\n"
-	    "This version has no terminal UI yet: without --headless the "
-	    "command also keeps\nairlock's terminal.",
+	    "In the terminal UI, CMD runs on a terminal of its own shown above "
+	    "a status\nline; keys go to CMD except after the prefix C-] (C-] ? "
+	    "lists the others;\n`airlock keys` prints them all). A checkpoint "
+	    "is also taken when you submit\ninput after CMD was quiet (idle-ms), "
+	    "and after it rings the bell.",
 	.exec = cmd_run_exec,
 };

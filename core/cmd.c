@@ -26,6 +26,8 @@ extern const struct cmd_entry cmd_unpromote_entry;
 extern const struct cmd_entry cmd_gc_entry;
 extern const struct cmd_entry cmd_fsck_entry;
 extern const struct cmd_entry cmd_policy_entry;
+extern const struct cmd_entry cmd_keys_entry;   /* tui/cmd-keys.c */
+extern const struct cmd_entry cmd_hooks_entry;
 extern const struct cmd_entry cmd_version_entry;
 extern const struct cmd_entry cmd_help_entry;
 
@@ -46,6 +48,8 @@ const struct cmd_entry *cmd_table[] = {
 	&cmd_gc_entry,
 	&cmd_fsck_entry,
 	&cmd_policy_entry,
+	&cmd_keys_entry,
+	&cmd_hooks_entry,
 	&cmd_version_entry,
 	&cmd_help_entry,
 	NULL

@@ -34,6 +34,8 @@ struct control_conn {
 	struct buf out;      /* the answer, once there is one */
 	size_t sent;
 	int answering;
+	int waiting;         /* the answer was deferred (control_server_defer) */
+	uint32_t generation; /* counts the connections this slot served */
 };
 
 struct control_server {
@@ -45,6 +47,8 @@ struct control_server {
 	struct control_conn *polled[2 * CONTROL_MAX_CONNS];
 	int polled_side[2 * CONTROL_MAX_CONNS];
 	size_t npolled;
+	struct control_conn *serving;   /* inside the control_fn */
+	uint64_t serving_ticket;
 };
 
 /* Binds a listening socket at path, 0600 (a path too long for sun_path
@@ -135,6 +139,7 @@ control_conn_close(struct control_conn *c)
 	c->inlen = 0;
 	c->sent = 0;
 	c->answering = 0;
+	c->waiting = 0;
 	buf_free(&c->out);
 }
 
@@ -173,7 +178,7 @@ control_server_pollfds(struct control_server *s, struct pollfd *pfd)
 	for (side = 0; side < 2; side++) {
 		for (i = 0; i < CONTROL_MAX_CONNS; i++) {
 			c = &s->conns[side][i];
-			if (c->fd < 0)
+			if (c->fd < 0 || c->waiting)
 				continue;
 			pfd[n].fd = c->fd;
 			pfd[n].events = c->answering ? POLLOUT : POLLIN;
@@ -193,7 +198,8 @@ control_server_timeout(const struct control_server *s, int64_t now)
 
 	for (side = 0; side < 2; side++) {
 		for (i = 0; i < CONTROL_MAX_CONNS; i++) {
-			if (s->conns[side][i].fd < 0)
+			if (s->conns[side][i].fd < 0 ||
+			    s->conns[side][i].waiting)
 				continue;
 			left = s->conns[side][i].deadline - now;
 			if (left < 0)
@@ -261,10 +267,16 @@ control_conn_request(struct control_server *s, struct control_conn *c,
 	if (from_agent && req.verb == CONTROL_CHECKPOINT &&
 	    !control_bucket_take(&s->bucket, control_now()))
 		control_answer(&c->out, CONTROL_FAILED, 0, "rate limited");
-	else
+	else {
+		s->serving = c;
+		s->serving_ticket = (uint64_t)c->generation << 16 |
+		    (uint64_t)side << 8 | (uint64_t)(c - s->conns[side]);
 		fn(&req, from_agent, &c->out, arg);
+		s->serving = NULL;
+	}
 	control_request_free(&req);
-	control_conn_answer(c);
+	if (!c->waiting)
+		control_conn_answer(c);
 }
 
 static void
@@ -339,6 +351,7 @@ control_accept(struct control_server *s, int side, int64_t now)
 		}
 		c->fd = fd;
 		c->deadline = now + CONTROL_TIMEOUT_MS;
+		c->generation++;
 	}
 }
 
@@ -368,10 +381,38 @@ control_server_dispatch(struct control_server *s, const struct pollfd *pfd,
 	for (side = 0; side < 2; side++) {
 		for (i = 0; i < CONTROL_MAX_CONNS; i++) {
 			c = &s->conns[side][i];
-			if (c->fd >= 0 && now >= c->deadline)
+			if (c->fd >= 0 && !c->waiting && now >= c->deadline)
 				control_conn_close(c);
 		}
 		if (pfd[side].revents & POLLIN)
 			control_accept(s, side, now);
 	}
+}
+
+uint64_t
+control_server_defer(struct control_server *s)
+{
+	if (s->serving == NULL)
+		fatalx("control_server_defer outside a request");
+	s->serving->waiting = 1;
+	return s->serving_ticket;
+}
+
+void
+control_server_reply(struct control_server *s, uint64_t ticket,
+    enum control_status status, uint32_t number, const char *why)
+{
+	unsigned side = (unsigned)(ticket >> 8 & 0xff);
+	unsigned i = (unsigned)(ticket & 0xff);
+	struct control_conn *c;
+
+	if (side > 1 || i >= CONTROL_MAX_CONNS)
+		return;
+	c = &s->conns[side][i];
+	if (c->fd < 0 || !c->waiting ||
+	    c->generation != (uint32_t)(ticket >> 16))
+		return;
+	c->waiting = 0;
+	control_answer(&c->out, status, number, why);
+	control_conn_answer(c);
 }

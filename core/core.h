@@ -213,6 +213,10 @@ struct sandbox_config {
 	const char *policy_text; /* shown at /run/airlock/policy */
 	const char *agent_sock;  /* host path of the socket bound at
 				    SANDBOX_AGENT_SOCK inside; NULL: none */
+	int pty;                 /* 1: the agent's terminal is pty_slave (the
+				    TUI's pty), in a session of its own;
+				    0: airlock's own stdin/stdout/stderr */
+	int pty_slave;
 };
 struct sandbox {
 	pid_t warden;            /* in the host's pid namespace */
@@ -223,6 +227,7 @@ struct sandbox {
 				    (no subordinate ids): copying up a file
 				    owned by anyone else fails with EOVERFLOW */
 	int tty_handed;          /* stdin's terminal was given to the agent */
+	int pty;                 /* the agent runs on the TUI's pty */
 	int exited;              /* the agent's end arrived while sandbox_apply
 				    waited: sandbox_message reports it */
 	int exit_status;
@@ -261,6 +266,10 @@ int sandbox_start(const struct sandbox_config *, struct sandbox *, char **cause)
 int sandbox_message(struct sandbox *, int *status);
 /* Passes every signal waiting on sb->sfd to the agent. */
 void sandbox_relay(struct sandbox *);
+/* The next signal waiting on sb->sfd (0: none), for a loop that handles
+ * some itself (the TUI resizes on SIGWINCH), and sending one to the agent. */
+int sandbox_signal_next(struct sandbox *);
+void sandbox_signal_send(struct sandbox *, int sig);
 /*
  * Has the warden apply one rollback operation to the merged view (fd: the
  * content of a ROLLBACK_FILE, else -1) and waits for its answer. 0, or -1
@@ -794,6 +803,15 @@ int control_server_timeout(const struct control_server *, int64_t now);
  * accepts, reads, answers through fn, and drops clients past their time. */
 void control_server_dispatch(struct control_server *, const struct pollfd *,
     control_fn fn, void *arg);
+/*
+ * Called from inside a control_fn (and nowhere else): the answer will come
+ * later, through control_server_reply with the ticket returned. The client
+ * waits meanwhile (no timeout runs for it; its slot stays taken).
+ */
+uint64_t control_server_defer(struct control_server *);
+/* The deferred answer of ticket; nothing when that client is gone. */
+void control_server_reply(struct control_server *, uint64_t ticket,
+    enum control_status, uint32_t number, const char *why);
 
 /* rollback.c: the live rollback plan (design §2, §4)
  *
@@ -1016,6 +1034,12 @@ int promote_base(struct store *, uint32_t owner, const char *path,
  * merged (may be NULL) receives the merge of a text file. -1 with *cause. */
 int promote_check(struct store *, uint32_t owner, const struct change *ch,
     const char *tree, const char *upper, struct buf *merged, char **cause);
+
+/* tui/loop.c (the terminal UI; declared here for cmd-run.c, which reaches
+ * tui/ by this name only): supervises the running sandbox sb on the pty
+ * master pty until the agent exits. Its wait status, or -1. */
+int tui_run(struct store *, const struct session *, struct sandbox *,
+    struct control_server *, int pty, const struct sandbox_config *);
 
 /* supervisor.c: the headless supervisor */
 /*

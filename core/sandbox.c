@@ -638,7 +638,8 @@ sandbox_start(const struct sandbox_config *cfg, struct sandbox *sb,
 	if (sandbox_check_config(cfg, cause) != 0)
 		return -1;
 	sb->unprivileged = geteuid() != 0;
-	sb->tty_handed = isatty(STDIN_FILENO) &&
+	sb->pty = cfg->pty;
+	sb->tty_handed = !cfg->pty && isatty(STDIN_FILENO) &&
 	    tcgetpgrp(STDIN_FILENO) == getpgrp();
 	if (sb->unprivileged)
 		flags |= CLONE_NEWUSER;
@@ -652,6 +653,12 @@ sandbox_start(const struct sandbox_config *cfg, struct sandbox *sb,
 	pid = sandbox_clone(flags);
 	if (pid == 0) {
 		close(sv[0]);
+		/* the warden and the agent write to the pty, not to the
+		 * terminal the TUI draws on */
+		if (cfg->pty && (dup2(cfg->pty_slave, STDIN_FILENO) < 0 ||
+		    dup2(cfg->pty_slave, STDOUT_FILENO) < 0 ||
+		    dup2(cfg->pty_slave, STDERR_FILENO) < 0))
+			_exit(EXIT_ERROR);
 		warden_main(cfg, sv[1], sb->unprivileged);
 	}
 	error = errno;
@@ -713,6 +720,12 @@ sandbox_tty_take(void)
 static void
 sandbox_suspend(struct sandbox *sb)
 {
+	/* on its own pty the agent's group is orphaned and the kernel does
+	 * not stop it for job control; a SIGSTOP from inside: resume it */
+	if (sb->pty) {
+		warden_send(sb->sock, WARDEN_CONTINUE, 0, NULL);
+		return;
+	}
 	if (!isatty(STDIN_FILENO))
 		return;
 	if (sb->tty_handed)
@@ -722,17 +735,31 @@ sandbox_suspend(struct sandbox *sb)
 	warden_send(sb->sock, WARDEN_CONTINUE, sb->tty_handed, NULL);
 }
 
-void
-sandbox_relay(struct sandbox *sb)
+int
+sandbox_signal_next(struct sandbox *sb)
 {
 	struct signalfd_siginfo si;
 
-	while (sb->sfd >= 0 &&
-	    read(sb->sfd, &si, sizeof si) == (ssize_t)sizeof si) {
-		if (sb->sock >= 0)
-			warden_send(sb->sock, WARDEN_SIGNAL, (int)si.ssi_signo,
-			    NULL);
-	}
+	if (sb->sfd >= 0 &&
+	    read(sb->sfd, &si, sizeof si) == (ssize_t)sizeof si)
+		return (int)si.ssi_signo;
+	return 0;
+}
+
+void
+sandbox_signal_send(struct sandbox *sb, int sig)
+{
+	if (sb->sock >= 0)
+		warden_send(sb->sock, WARDEN_SIGNAL, sig, NULL);
+}
+
+void
+sandbox_relay(struct sandbox *sb)
+{
+	int sig;
+
+	while ((sig = sandbox_signal_next(sb)) != 0)
+		sandbox_signal_send(sb, sig);
 }
 
 int

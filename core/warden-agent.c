@@ -277,10 +277,19 @@ warden_agent(const struct sandbox_config *cfg, int tty)
 {
 	char *cause = NULL;
 
-	/* its own process group, in the foreground when it has the terminal */
-	setpgid(0, 0);
-	if (tty)
-		tcsetpgrp(STDIN_FILENO, getpid());
+	/* its own process group, in the foreground when it has the terminal;
+	 * on the TUI's pty, a session whose controlling terminal it is */
+	if (cfg->pty) {
+		if (setsid() < 0 || ioctl(STDIN_FILENO, TIOCSCTTY, 0) != 0) {
+			cause = xasprintf("cannot take the pty as the "
+			    "controlling terminal: %s", strerror(errno));
+			goto fail;
+		}
+	} else {
+		setpgid(0, 0);
+		if (tty)
+			tcsetpgrp(STDIN_FILENO, getpid());
+	}
 	warden_signals_default();
 	warden_close_fds(-1);
 	if (warden_caps_drop(&cause) != 0)

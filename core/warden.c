@@ -236,8 +236,11 @@ warden_spawn(struct warden *w, char **cause)
 	}
 	if (pid == 0)
 		warden_agent(w->cfg, w->tty);
-	/* the agent does both too: whichever runs first wins, same result */
-	setpgid(pid, pid);
+	/* the agent does both too: whichever runs first wins, same result;
+	 * on a pty it makes a session of its own instead (setsid fails in a
+	 * group leader, so no setpgid here then) */
+	if (!w->cfg->pty)
+		setpgid(pid, pid);
 	if (w->tty)
 		tcsetpgrp(STDIN_FILENO, pid);
 	w->agent = pid;

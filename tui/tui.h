@@ -88,7 +88,8 @@ void input_free(struct input *);
 void input_feed(struct input *, const char *data, size_t len, input_fn fn,
     void *arg);
 /* Milliseconds until input_flush must run (a lone Escape that may start a
- * sequence waits INPUT_ESC_MS), -1 when nothing is held. */
+ * sequence waits INPUT_ESC_MS), -1 when nothing is held. now_ms is
+ * control_now() (CLOCK_MONOTONIC), the clock input_feed notes. */
 #define INPUT_ESC_MS 25
 int input_timeout(const struct input *, int64_t now_ms);
 /* Delivers what is held as keys (Escape, then M-... when that fits). */
@@ -163,6 +164,9 @@ const struct keymap_options *keymap_options(const struct keymap *);
 /* Calls fn for each binding of mode, in key order. */
 void keymap_each(const struct keymap *, enum key_mode,
     void (*fn)(key_code, enum action, void *), void *arg);
+/* Appends "KEY  help\n" for each binding of mode, in key order, the keys
+ * padded to one column (the help overlay). */
+void keymap_describe(const struct keymap *, enum key_mode, struct buf *);
 
 /* term.c: the agent's terminal (libvterm) */
 #define TERM_MAX_CHARS 6
@@ -263,6 +267,84 @@ void copy_search_text(struct copy_mode *, const char *pattern, int forward);
 void copy_draw(struct copy_mode *, WINDOW *win);
 /* "[12/345]" style position for the status line. */
 const char *copy_position(struct copy_mode *);
+
+/* timeline.c: the timeline pane */
+struct timeline {
+	struct ckpt *v;            /* the session's checkpoints, oldest first */
+	size_t n;
+	size_t selected;           /* follows the newest unless moved up */
+	size_t top;                /* the first one shown */
+};
+int timeline_load(struct timeline *, struct store *, const struct session *,
+    char **cause);
+void timeline_clear(struct timeline *);
+const struct ckpt *timeline_newest(const struct timeline *);   /* or NULL */
+const struct ckpt *timeline_selection(const struct timeline *);
+/* Moves the selection (ACTION_UP ... ACTION_BOTTOM; page: rows shown). */
+void timeline_move(struct timeline *, enum action, int page);
+/* "#12 14:03:22 prompt LABEL +3 ~1 -0" */
+void timeline_line(const struct ckpt *, struct buf *);
+void timeline_draw(struct timeline *, WINDOW *, int focused);
+
+/* status.c: the status line */
+struct status_info {
+	const char *name;          /* the session's */
+	uint32_t id;
+	const char *tree;          /* its last component */
+	const char *net;           /* "net:none" ... */
+	size_t hidden;             /* secrets hidden */
+	long changes;              /* pending changes, -1 unknown */
+	const struct ckpt *newest; /* the last checkpoint, or NULL */
+	const char *busy;          /* "checkpointing" ..., or NULL */
+	int64_t busy_since;        /* ms: a long one shows its time */
+	char *message;             /* shown until message_until (ms) */
+	int64_t message_until;
+	int prefix;                /* the prefix was typed */
+	const char *copy;          /* copy mode's position, or NULL */
+	const char *prompt;        /* a question, or NULL */
+	int search;                /* the prompt is copy mode's search */
+};
+void status_draw(const struct status_info *, WINDOW *, int64_t now_ms);
+
+/* worker.c: the checkpoint thread (the UI loop never waits for one) */
+struct worker;
+struct worker_result {
+	int rc;                    /* session_checkpoint's: 0 new, 1 nothing
+				      changed, -1 failed */
+	uint32_t number;
+	char *reason;
+	char *note;                /* what could not be recorded fully */
+	char *cause;               /* rc -1 */
+	uint64_t ticket;           /* as requested */
+};
+struct worker *worker_start(struct store *, const struct session *,
+    char **cause);
+/* Runs the queued checkpoints to their end, then stops the thread. */
+void worker_stop(struct worker *);
+/* Readable when a result waits for worker_result. */
+int worker_fd(const struct worker *);
+/* Queues a checkpoint; ticket (a control_server ticket, 0: none) comes
+ * back in its result. -1 when the queue is full. */
+int worker_request(struct worker *, const char *reason, const char *label,
+    int force, uint64_t ticket);
+/* 1 while a checkpoint runs or waits. */
+int worker_busy(struct worker *);
+/* Takes the oldest result: 1, or 0 when there is none. */
+int worker_result(struct worker *, struct worker_result *);
+/* Waits until no checkpoint runs or waits. */
+void worker_wait(struct worker *);
+void worker_result_free(struct worker_result *);
+
+/* idle.c: the agent's activity, for turn detection (design §6) */
+struct idle;
+/* Watches the scratch dir upper (inotify, every directory in it, up to a
+ * bound; beyond it only the agent's output counts, and *note says so). */
+struct idle *idle_create(const char *upper, char **note);
+void idle_free(struct idle *);
+/* The inotify descriptor to poll (-1 when watching failed). */
+int idle_fd(const struct idle *);
+/* Reads what inotify reported; 1 when the scratch was written. */
+int idle_read(struct idle *);
 
 /* loop.c */
 /*

@@ -316,6 +316,7 @@ struct world {
 	int calls;
 	char last_label[CONTROL_LABEL_MAX + 1];
 	int last_agent;
+	uint64_t ticket;   /* of the last "checkpoint later" */
 };
 
 static void
@@ -330,7 +331,11 @@ world_fn(const struct control_request *req, int from_agent, struct buf *out,
 	    req->label != NULL ? req->label : "");
 	switch (req->verb) {
 	case CONTROL_CHECKPOINT:
-		control_answer(out, CONTROL_OK, (uint32_t)w->calls, NULL);
+		if (req->label != NULL && strcmp(req->label, "later") == 0)
+			w->ticket = control_server_defer(w->server);
+		else
+			control_answer(out, CONTROL_OK, (uint32_t)w->calls,
+			    NULL);
 		break;
 	case CONTROL_STATUS:
 		control_answer(out, CONTROL_UNCHANGED, 41, NULL);
@@ -579,6 +584,68 @@ test_server_silent(void **state)
 	check_ask(w, w->agent, "status\n", 7, 0, "unchanged 41\n");
 }
 
+/* An answer given later (the TUI's checkpoints run on a thread): the
+ * client waits past CONTROL_TIMEOUT_MS without being dropped, others are
+ * served meanwhile, and a stale ticket answers nobody. */
+static void
+test_server_deferred(void **state)
+{
+	struct world *w = *state;
+	struct pollfd pfd;
+	uint64_t first;
+	int64_t start;
+	char *got;
+	int fd, fd2;
+
+	fd = world_connect(w->agent);
+	assert_int_equal(write(fd, "checkpoint later\n", 17), 17);
+	start = control_now();
+	while (w->ticket == 0 && control_now() - start < 2000)
+		world_serve(w, 20);
+	assert_true(w->ticket != 0);
+	/* no deadline runs for it: nothing to wait for */
+	assert_int_equal(control_server_timeout(w->server, control_now()), -1);
+	check_ask(w, w->ctl, "status\n", 7, 0, "unchanged 41\n");
+	while (control_now() - start < CONTROL_TIMEOUT_MS + 300)
+		world_serve(w, 100);
+	pfd.fd = fd;
+	pfd.events = POLLIN;
+	assert_int_equal(poll(&pfd, 1, 0), 0);
+	control_server_reply(w->server, w->ticket, CONTROL_OK, 7, NULL);
+	got = world_answer(w, fd);
+	assert_string_equal(got, "ok 7\n");
+	free(got);
+	/* the slot is free again; the old ticket answers nobody, not the
+	 * next client in that slot */
+	first = w->ticket;
+	w->ticket = 0;
+	fd2 = world_connect(w->agent);
+	assert_int_equal(write(fd2, "checkpoint later\n", 17), 17);
+	start = control_now();
+	while (w->ticket == 0 && control_now() - start < 2000)
+		world_serve(w, 20);
+	assert_true(w->ticket != 0 && w->ticket != first);
+	control_server_reply(w->server, first, CONTROL_FAILED, 0, "stale");
+	world_serve(w, 20);
+	pfd.fd = fd2;
+	assert_int_equal(poll(&pfd, 1, 0), 0);
+	control_server_reply(w->server, w->ticket, CONTROL_FAILED, 0,
+	    "disk full");
+	got = world_answer(w, fd2);
+	assert_string_equal(got, "error disk full\n");
+	free(got);
+	/* a client that hung up while waiting: the answer goes nowhere */
+	w->ticket = 0;
+	fd = world_connect(w->ctl);
+	assert_int_equal(write(fd, "checkpoint later\n", 17), 17);
+	start = control_now();
+	while (w->ticket == 0 && control_now() - start < 2000)
+		world_serve(w, 20);
+	close(fd);
+	control_server_reply(w->server, w->ticket, CONTROL_OK, 1, NULL);
+	check_ask(w, w->ctl, "status\n", 7, 0, "unchanged 41\n");
+}
+
 /* control_call from a child, the server in this process. */
 static void
 test_call(void **state)
@@ -697,6 +764,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_server_rate_limit,
 		    world_setup, world_teardown),
 		cmocka_unit_test_setup_teardown(test_server_silent,
+		    world_setup, world_teardown),
+		cmocka_unit_test_setup_teardown(test_server_deferred,
 		    world_setup, world_teardown),
 		cmocka_unit_test_setup_teardown(test_call, world_setup,
 		    world_teardown),

@@ -1,0 +1,1257 @@
+/*
+ * The terminal UI's loop (design §7): one poll(2) over the outer terminal,
+ * the agent's pty, the warden, the relayed signals, the control sockets,
+ * the checkpoint worker and the scratch's inotify, until the agent exits.
+ *
+ * Every key goes to the agent but the prefix and what follows it. The agent
+ * pane is a libvterm screen (term.c) drawn into ncurses (draw.c); the
+ * status line and the timeline are drawn around it. Checkpoints run on the
+ * worker thread; a rollback or a reject (rare, asked for) runs here.
+ */
+#include "config.h"
+
+#include <sys/ioctl.h>
+#include <sys/wait.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <termios.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "tui/tui.h"
+
+#define LOOP_READ_MAX 65536
+#define LOOP_READ_BUDGET_MS 10   /* of pty output before looking at keys */
+#define LOOP_FRAME_MS 16         /* at most one redraw per frame */
+#define LOOP_MESSAGE_MS 6000
+#define LOOP_HINT_QUIET_MS 300   /* after a BEL or OSC 9/777 */
+#define LOOP_QUIT_TERM_MS 2000   /* SIGHUP, then SIGTERM, then SIGKILL */
+#define LOOP_QUIT_KILL_MS 5000
+#define LOOP_PTY_OUT_MAX (4 * 1024 * 1024)
+
+enum loop_prompt {
+	PROMPT_NONE,
+	PROMPT_QUIT,
+	PROMPT_ROLLBACK,
+	PROMPT_SEARCH,
+};
+
+struct loop {
+	struct store *store;
+	const struct session *session;
+	struct sandbox *sb;
+	struct control_server *server;
+	const struct sandbox_config *cfg;
+	int pty;
+	struct term *term;
+	struct input *input;
+	struct keymap *keymap;
+	struct worker *worker;
+	struct idle *idle;
+	struct copy_mode *copy;
+	struct timeline timeline;
+	struct status_info status;
+
+	int rows, cols;            /* the outer terminal */
+	int pane_rows, pane_cols;  /* the agent's pty */
+	int timeline_cols;         /* 0: hidden */
+	WINDOW *pane, *bar, *side, *overlay;
+	int show_timeline, zoom, help;
+	enum { FOCUS_AGENT, FOCUS_TIMELINE, FOCUS_COPY } focus;
+	int prefix;                /* the prefix was typed */
+	enum loop_prompt prompt;
+	struct buf prompt_text;
+	int search_forward;
+	uint32_t rollback_to;
+
+	struct buf to_pty;         /* keys and answers for the agent */
+	int dirty;                 /* something to draw */
+	int64_t last_draw;
+	int64_t last_output, last_write, last_input;
+	int armed;                 /* the agent was quiet when the user
+				      started typing this line */
+	int typed;                 /* keys sent since the last Enter */
+	int64_t hint;              /* a BEL or notification came (ms) */
+	int outer_mouse;           /* mouse reports asked of the outer
+				      terminal */
+	int cursor_shape;          /* as last sent to the outer terminal */
+	char *title;               /* as last sent */
+	char *clipboard;           /* the last copy, for paste-buffer */
+
+	int quitting;
+	int64_t quit_at;
+	int exited;
+	int status_code;
+};
+
+static int64_t
+loop_now(void)
+{
+	return control_now();
+}
+
+/* A message on the status line for a while (errors too: never over the
+ * agent's screen). */
+static void PRINTFLIKE(2, 3)
+loop_message(struct loop *l, const char *fmt, ...)
+{
+	va_list ap;
+
+	free(l->status.message);
+	va_start(ap, fmt);
+	if (vasprintf(&l->status.message, fmt, ap) < 0)
+		l->status.message = NULL;
+	va_end(ap);
+	l->status.message_until = loop_now() + LOOP_MESSAGE_MS;
+	l->dirty = 1;
+}
+
+/* Outer terminal escapes written after ncurses flushed its own. */
+static void
+loop_outer(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vfprintf(stdout, fmt, ap);
+	va_end(ap);
+	fflush(stdout);
+}
+
+static void
+loop_pty_size(struct loop *l)
+{
+	struct winsize ws;
+
+	memset(&ws, 0, sizeof ws);
+	ws.ws_row = (unsigned short)l->pane_rows;
+	ws.ws_col = (unsigned short)l->pane_cols;
+	/* the kernel sends SIGWINCH to the agent's foreground group */
+	ioctl(l->pty, TIOCSWINSZ, &ws);
+}
+
+static void
+loop_windows_free(struct loop *l)
+{
+	if (l->pane != NULL)
+		delwin(l->pane);
+	if (l->bar != NULL)
+		delwin(l->bar);
+	if (l->side != NULL)
+		delwin(l->side);
+	l->pane = l->bar = l->side = NULL;
+}
+
+/* Lays the panes out on rows x cols; resizes the agent's pty when its
+ * share changed. */
+static void
+loop_layout(struct loop *l)
+{
+	int rows = l->rows, cols = l->cols, bar = 1, side = 0;
+	int prows, pcols;
+
+	loop_windows_free(l);
+	if (l->zoom || rows < 3)
+		bar = rows < 2 ? 0 : (l->zoom ? 0 : 1);
+	if (l->show_timeline && !l->zoom && cols >= 40) {
+		side = cols / 3;
+		if (side > 50)
+			side = 50;
+		if (side < 20)
+			side = 20;
+	}
+	l->timeline_cols = side;
+	prows = rows - bar;
+	pcols = side > 0 ? cols - side - 1 : cols;
+	if (prows < 1)
+		prows = 1;
+	if (pcols < 1)
+		pcols = 1;
+	l->pane = newwin(prows, pcols, 0, 0);
+	if (bar)
+		l->bar = newwin(1, cols, rows - 1, 0);
+	if (side > 0)
+		l->side = newwin(prows, side, 0, cols - side);
+	if (l->pane != NULL) {
+		leaveok(l->pane, FALSE);
+		scrollok(l->pane, FALSE);
+	}
+	if (prows != l->pane_rows || pcols != l->pane_cols) {
+		l->pane_rows = prows;
+		l->pane_cols = pcols;
+		term_resize(l->term, prows, pcols);
+		loop_pty_size(l);
+	}
+	clearok(curscr, TRUE);
+	l->dirty = 1;
+}
+
+static void
+loop_resize(struct loop *l)
+{
+	struct winsize ws;
+
+	if (ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) != 0 || ws.ws_row == 0 ||
+	    ws.ws_col == 0)
+		return;
+	l->rows = ws.ws_row;
+	l->cols = ws.ws_col;
+	resizeterm(l->rows, l->cols);
+	loop_layout(l);
+}
+
+/* ---- checkpoints and the other requests ---------------------------- */
+
+static void
+loop_refresh_changes(struct loop *l)
+{
+	l->status.changes = session_count_changes(l->session);
+	l->dirty = 1;
+}
+
+static void
+loop_reload_timeline(struct loop *l)
+{
+	char *cause = NULL;
+
+	if (timeline_load(&l->timeline, l->store, l->session, &cause) != 0) {
+		loop_message(l, "timeline: %s", cause);
+		free(cause);
+	}
+	l->dirty = 1;
+}
+
+static void
+loop_checkpoint(struct loop *l, const char *reason, const char *label,
+    uint64_t ticket)
+{
+	if (worker_request(l->worker, reason, label, 0, ticket) != 0) {
+		if (ticket != 0)
+			control_server_reply(l->server, ticket,
+			    CONTROL_FAILED, 0, "busy: too many checkpoints "
+			    "waiting");
+		loop_message(l, "checkpoint: busy (too many waiting)");
+		return;
+	}
+	if (l->status.busy == NULL)
+		l->status.busy_since = loop_now();
+	l->status.busy = "checkpointing";
+	l->dirty = 1;
+}
+
+static void
+loop_worker_done(struct loop *l)
+{
+	struct worker_result r;
+
+	while (worker_result(l->worker, &r)) {
+		if (r.ticket != 0)
+			control_server_reply(l->server, r.ticket, r.rc < 0 ?
+			    CONTROL_FAILED : r.rc == 0 ? CONTROL_OK :
+			    CONTROL_UNCHANGED, r.number, r.cause);
+		if (r.rc < 0)
+			loop_message(l, "checkpoint: %s", r.cause);
+		else if (r.rc == 0)
+			loop_message(l, "checkpoint #%u (%s)%s%s", r.number,
+			    r.reason, r.note != NULL ? ": " : "",
+			    r.note != NULL ? r.note : "");
+		else if (strcmp(r.reason, "user") == 0)
+			loop_message(l, "nothing changed since #%u", r.number);
+		worker_result_free(&r);
+	}
+	if (!worker_busy(l->worker))
+		l->status.busy = NULL;
+	loop_reload_timeline(l);
+	loop_refresh_changes(l);
+}
+
+/* Draws now: the user sees what airlock is busy with before it blocks. */
+static void loop_draw(struct loop *);
+
+static void
+loop_rollback(struct loop *l, uint32_t to, uint64_t ticket)
+{
+	char *cause = NULL;
+	uint32_t now;
+
+	l->status.busy = "rolling back";
+	l->status.busy_since = loop_now();
+	loop_draw(l);
+	worker_wait(l->worker);
+	loop_worker_done(l);
+	if (rollback_session(l->store, l->session, l->sb, to, &now,
+	    &cause) != 0) {
+		loop_message(l, "rollback: %s", cause);
+		if (ticket != 0)
+			control_server_reply(l->server, ticket,
+			    CONTROL_FAILED, 0, cause);
+	} else {
+		loop_message(l, "rolled back to #%u (as #%u)", to, now);
+		if (ticket != 0)
+			control_server_reply(l->server, ticket, CONTROL_OK,
+			    now, NULL);
+	}
+	free(cause);
+	l->status.busy = NULL;
+	loop_reload_timeline(l);
+	loop_refresh_changes(l);
+}
+
+static void
+loop_reject(struct loop *l, const struct control_request *req,
+    uint64_t ticket)
+{
+	char *cause = NULL;
+	uint32_t now;
+	int rc;
+
+	l->status.busy = "rejecting";
+	l->status.busy_since = loop_now();
+	loop_draw(l);
+	worker_wait(l->worker);
+	loop_worker_done(l);
+	rc = reject_session(l->store, l->session, l->sb, req->path,
+	    req->hunks, req->nhunks, &now, &cause);
+	control_server_reply(l->server, ticket, rc < 0 ? CONTROL_FAILED :
+	    rc == 0 ? CONTROL_OK : CONTROL_UNCHANGED, now, cause);
+	if (rc < 0)
+		loop_message(l, "reject: %s", cause);
+	else
+		loop_message(l, "rejected a change (#%u)", now);
+	free(cause);
+	l->status.busy = NULL;
+	loop_reload_timeline(l);
+	loop_refresh_changes(l);
+}
+
+static void
+loop_request(const struct control_request *req, int from_agent,
+    struct buf *answer, void *arg)
+{
+	struct loop *l = arg;
+	const struct ckpt *newest;
+	uint64_t ticket;
+
+	switch (req->verb) {
+	case CONTROL_CHECKPOINT:
+		ticket = control_server_defer(l->server);
+		loop_checkpoint(l, from_agent ? "agent" : "user", req->label,
+		    ticket);
+		break;
+	case CONTROL_STATUS:
+		newest = timeline_newest(&l->timeline);
+		if (newest != NULL)
+			control_answer(answer, CONTROL_OK, newest->number,
+			    NULL);
+		else
+			control_answer(answer, CONTROL_FAILED, 0,
+			    "no checkpoint yet");
+		break;
+	case CONTROL_ROLLBACK:
+	case CONTROL_REJECT:
+		/* control_parse never lets these through agent.sock */
+		if (from_agent) {
+			control_answer(answer, CONTROL_FAILED, 0,
+			    "not allowed");
+			break;
+		}
+		ticket = control_server_defer(l->server);
+		if (req->verb == CONTROL_ROLLBACK)
+			loop_rollback(l, req->number, ticket);
+		else
+			loop_reject(l, req, ticket);
+		break;
+	}
+}
+
+/* ---- pagers (the review placeholder and a turn's diff) ---------------- */
+
+/* Runs `airlock ARGS... | $PAGER` on the whole terminal, then comes back. */
+static void
+loop_pager(struct loop *l, char *const *args)
+{
+	const char *pager = getenv("PAGER");
+	char *pargv[8], *copy, *tok, *save = NULL;
+	char *argv[16];
+	pid_t producer, viewer;
+	int fds[2], n = 0, status;
+
+	if (pager == NULL || *pager == '\0')
+		pager = "less";
+	copy = xstrdup(pager);
+	for (tok = strtok_r(copy, " \t", &save); tok != NULL && n < 6;
+	    tok = strtok_r(NULL, " \t", &save))
+		pargv[n++] = tok;
+	if (n == 1 && strcmp(pargv[0], "less") == 0)
+		pargv[n++] = (char *)"-R";
+	pargv[n] = NULL;
+	argv[0] = (char *)"airlock";
+	for (n = 0; args[n] != NULL && n < 14; n++)
+		argv[n + 1] = args[n];
+	argv[n + 1] = NULL;
+
+	def_prog_mode();
+	endwin();
+	if (pipe2(fds, O_CLOEXEC) != 0) {
+		free(copy);
+		reset_prog_mode();
+		loop_message(l, "review: pipe: %s", strerror(errno));
+		return;
+	}
+	producer = fork();
+	if (producer == 0) {
+		dup2(fds[1], STDOUT_FILENO);
+		execv("/proc/self/exe", argv);
+		_exit(127);
+	}
+	viewer = fork();
+	if (viewer == 0) {
+		dup2(fds[0], STDIN_FILENO);
+		if (open("/dev/tty", O_RDONLY) < 0)
+			_exit(127);
+		execvp(pargv[0], pargv);
+		_exit(127);
+	}
+	close(fds[0]);
+	close(fds[1]);
+	/* SIGCHLD is blocked for the warden's signalfd: waitpid still works */
+	if (producer > 0)
+		waitpid(producer, &status, 0);
+	if (viewer > 0)
+		waitpid(viewer, &status, 0);
+	free(copy);
+	reset_prog_mode();
+	clearok(curscr, TRUE);
+	l->dirty = 1;
+	if (viewer < 0 || producer < 0)
+		loop_message(l, "review: fork: %s", strerror(errno));
+}
+
+static void
+loop_review(struct loop *l)
+{
+	char id[16];
+	char *args[] = { (char *)"diff", id, NULL };
+
+	snprintf(id, sizeof id, "%u", l->session->id);
+	loop_pager(l, args);
+}
+
+static void
+loop_show_turn(struct loop *l)
+{
+	const struct ckpt *c = timeline_selection(&l->timeline);
+	char id[16], turn[16];
+	char *args[] = { (char *)"diff", (char *)"--turn", turn, id, NULL };
+
+	if (c == NULL)
+		return;
+	if (c->number == 0) {
+		loop_message(l, "#0 is the session's start: no turn before it");
+		return;
+	}
+	snprintf(id, sizeof id, "%u", l->session->id);
+	snprintf(turn, sizeof turn, "%u", c->number);
+	loop_pager(l, args);
+}
+
+/* ---- keys ---------------------------------------------------------- */
+
+static void
+loop_send_key(struct loop *l, key_code key)
+{
+	int64_t now = loop_now();
+	int64_t quiet = now - (l->last_output > l->last_write ?
+	    l->last_output : l->last_write);
+	int idle_ms = keymap_options(l->keymap)->idle_ms;
+
+	if ((key & KEYC_MASK_KEY) == '\r' || key == KEYC_KP_ENTER) {
+		/* a prompt submitted after the agent went quiet: the turn
+		 * before it ended */
+		if ((l->armed || (!l->typed && quiet >= idle_ms)) &&
+		    !l->quitting)
+			loop_checkpoint(l, "prompt", NULL, 0);
+		l->armed = 0;
+		l->typed = 0;
+	} else if (!l->typed++)
+		l->armed = quiet >= idle_ms;
+	l->last_input = now;
+	term_key(l->term, key, &l->to_pty);
+}
+
+static void
+loop_quit(struct loop *l)
+{
+	l->quitting = 1;
+	l->quit_at = loop_now();
+	sandbox_signal_send(l->sb, SIGHUP);
+	loop_message(l, "quitting: the agent got SIGHUP");
+}
+
+static void
+loop_ask_quit(struct loop *l)
+{
+	loop_refresh_changes(l);
+	if (l->status.changes <= 0) {
+		loop_quit(l);
+		return;
+	}
+	l->prompt = PROMPT_QUIT;
+	buf_reset(&l->prompt_text);
+	buf_printf(&l->prompt_text, "quit? %ld change%s not promoted (they "
+	    "stay: airlock status %u) [y/N]", l->status.changes,
+	    l->status.changes == 1 ? "" : "s", l->session->id);
+	l->dirty = 1;
+}
+
+static void
+loop_copy_end(struct loop *l)
+{
+	copy_free(l->copy);
+	l->copy = NULL;
+	l->focus = FOCUS_AGENT;
+	l->dirty = 1;
+}
+
+/* OSC 52: the outer terminal (or tmux around it) takes the text. */
+static void
+loop_clipboard(struct loop *l, char *text)
+{
+	static const char b64[] =
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	const unsigned char *p = (const unsigned char *)text;
+	size_t len = strlen(text), i;
+	struct buf out = BUF_INIT;
+	unsigned v;
+
+	buf_addstr(&out, "\033]52;c;");
+	for (i = 0; i + 2 < len; i += 3) {
+		v = (unsigned)p[i] << 16 | (unsigned)p[i + 1] << 8 | p[i + 2];
+		buf_addch(&out, b64[v >> 18 & 63]);
+		buf_addch(&out, b64[v >> 12 & 63]);
+		buf_addch(&out, b64[v >> 6 & 63]);
+		buf_addch(&out, b64[v & 63]);
+	}
+	if (i < len) {
+		v = (unsigned)p[i] << 16 |
+		    (i + 1 < len ? (unsigned)p[i + 1] << 8 : 0);
+		buf_addch(&out, b64[v >> 18 & 63]);
+		buf_addch(&out, b64[v >> 12 & 63]);
+		buf_addch(&out, i + 1 < len ? b64[v >> 6 & 63] : '=');
+		buf_addch(&out, '=');
+	}
+	buf_addch(&out, '\a');
+	fwrite(out.data, 1, out.len, stdout);
+	fflush(stdout);
+	buf_free(&out);
+	free(l->clipboard);
+	l->clipboard = text;
+	loop_message(l, "copied %zu bytes", len);
+}
+
+static void
+loop_prefix_action(struct loop *l, key_code key)
+{
+	enum action a = keymap_lookup(l->keymap, MODE_PREFIX, key);
+	const struct keymap_options *o = keymap_options(l->keymap);
+
+	if (a == ACTION_NONE && key == o->prefix)
+		a = ACTION_SEND_PREFIX;
+	switch (a) {
+	case ACTION_SEND_PREFIX:
+		loop_send_key(l, o->prefix);
+		break;
+	case ACTION_CHECKPOINT:
+		loop_checkpoint(l, "user", NULL, 0);
+		break;
+	case ACTION_TIMELINE:
+		l->show_timeline = !l->show_timeline;
+		if (!l->show_timeline && l->focus == FOCUS_TIMELINE)
+			l->focus = FOCUS_AGENT;
+		loop_layout(l);
+		break;
+	case ACTION_FOCUS_TIMELINE:
+		l->show_timeline = 1;
+		l->focus = FOCUS_TIMELINE;
+		loop_layout(l);
+		break;
+	case ACTION_REVIEW:
+		loop_review(l);
+		break;
+	case ACTION_COPY_MODE:
+		if (l->copy == NULL)
+			l->copy = copy_enter(l->term);
+		l->focus = FOCUS_COPY;
+		break;
+	case ACTION_ZOOM:
+		l->zoom = !l->zoom;
+		loop_layout(l);
+		break;
+	case ACTION_HELP:
+		l->help = 1;
+		break;
+	case ACTION_QUIT:
+		loop_ask_quit(l);
+		break;
+	case ACTION_REDRAW:
+		clearok(curscr, TRUE);
+		break;
+	case ACTION_PASTE_BUFFER:
+		if (l->clipboard != NULL)
+			term_paste(l->term, l->clipboard,
+			    strlen(l->clipboard), &l->to_pty);
+		break;
+	default:
+		loop_message(l, "%s %s: not bound (%s ? lists the keys)",
+		    key_string_lookup_key(o->prefix) ,
+		    key_string_lookup_key(key),
+		    key_string_lookup_key(o->prefix));
+		break;
+	}
+	l->dirty = 1;
+}
+
+static void
+loop_timeline_action(struct loop *l, key_code key)
+{
+	enum action a = keymap_lookup(l->keymap, MODE_TIMELINE, key);
+	const struct ckpt *c;
+
+	switch (a) {
+	case ACTION_CLOSE:
+		l->focus = FOCUS_AGENT;
+		break;
+	case ACTION_SELECT:
+		loop_show_turn(l);
+		break;
+	case ACTION_ROLLBACK:
+		if ((c = timeline_selection(&l->timeline)) == NULL)
+			break;
+		l->rollback_to = c->number;
+		l->prompt = PROMPT_ROLLBACK;
+		buf_reset(&l->prompt_text);
+		buf_printf(&l->prompt_text, "roll the scratch back to #%u? "
+		    "(undo: roll back to #%u) [y/N]", c->number,
+		    timeline_newest(&l->timeline)->number);
+		break;
+	case ACTION_NONE:
+		break;
+	default:
+		timeline_move(&l->timeline, a, l->pane_rows - 1);
+		break;
+	}
+	l->dirty = 1;
+}
+
+static void
+loop_copy_action(struct loop *l, key_code key)
+{
+	enum action a = keymap_lookup(l->keymap, MODE_COPY, key);
+	char *text = NULL;
+
+	if (a == ACTION_SEARCH_FORWARD || a == ACTION_SEARCH_BACKWARD) {
+		l->prompt = PROMPT_SEARCH;
+		l->search_forward = a == ACTION_SEARCH_FORWARD;
+		buf_reset(&l->prompt_text);
+		l->dirty = 1;
+		return;
+	}
+	if (a == ACTION_NONE)
+		return;
+	if (copy_action(l->copy, a, &text))
+		loop_copy_end(l);
+	if (text != NULL)
+		loop_clipboard(l, text);
+	l->dirty = 1;
+}
+
+/* A key while a question is asked on the status line. */
+static void
+loop_prompt_key(struct loop *l, key_code key)
+{
+	enum loop_prompt p = l->prompt;
+	char utf8[8];
+	int n;
+
+	if (p == PROMPT_SEARCH) {
+		if (key == '\r') {
+			l->prompt = PROMPT_NONE;
+			if (l->prompt_text.len > 0 && l->copy != NULL)
+				copy_search_text(l->copy, l->prompt_text.data,
+				    l->search_forward);
+		} else if (key == 0x1b || key == ('c' | KEYC_CTRL) ||
+		    key == ('g' | KEYC_CTRL))
+			l->prompt = PROMPT_NONE;
+		else if (key == 0x7f || key == ('h' | KEYC_CTRL)) {
+			while (l->prompt_text.len > 0 &&
+			    (l->prompt_text.data[--l->prompt_text.len] &
+			    0xc0) == 0x80)
+				;
+			l->prompt_text.data[l->prompt_text.len] = '\0';
+		} else if ((key & KEYC_MASK_MODIFIERS) == 0 &&
+		    key < KEYC_BASE && key >= ' ' &&
+		    l->prompt_text.len < 256) {
+			n = (int)wctomb(utf8, (wchar_t)key);
+			if (n > 0)
+				buf_add(&l->prompt_text, utf8, (size_t)n);
+		}
+		l->dirty = 1;
+		return;
+	}
+	l->prompt = PROMPT_NONE;
+	l->dirty = 1;
+	if (key != 'y' && key != 'Y') {
+		loop_message(l, "%s", p == PROMPT_QUIT ? "not quitting" :
+		    "no rollback");
+		return;
+	}
+	if (p == PROMPT_QUIT)
+		loop_quit(l);
+	else if (p == PROMPT_ROLLBACK)
+		loop_rollback(l, l->rollback_to, 0);
+}
+
+static void
+loop_key(struct loop *l, key_code key)
+{
+	const struct keymap_options *o = keymap_options(l->keymap);
+
+	if (l->prompt != PROMPT_NONE) {
+		loop_prompt_key(l, key);
+		return;
+	}
+	if (l->help) {
+		l->help = 0;
+		l->dirty = 1;
+		return;
+	}
+	if (l->prefix) {
+		l->prefix = 0;
+		l->status.prefix = 0;
+		loop_prefix_action(l, key);
+		return;
+	}
+	if (key == o->prefix) {
+		l->prefix = 1;
+		l->status.prefix = 1;
+		l->dirty = 1;
+		return;
+	}
+	switch (l->focus) {
+	case FOCUS_COPY:
+		loop_copy_action(l, key);
+		break;
+	case FOCUS_TIMELINE:
+		loop_timeline_action(l, key);
+		break;
+	case FOCUS_AGENT:
+		loop_send_key(l, key);
+		break;
+	}
+}
+
+static void
+loop_input_event(const struct input_event *ev, void *arg)
+{
+	struct loop *l = arg;
+	struct input_mouse m;
+
+	switch (ev->type) {
+	case INPUT_KEY:
+		loop_key(l, ev->key);
+		break;
+	case INPUT_PASTE:
+		if (l->focus == FOCUS_AGENT && l->prompt == PROMPT_NONE &&
+		    !l->prefix)
+			term_paste(l->term, ev->data, ev->len, &l->to_pty);
+		break;
+	case INPUT_MOUSE:
+		m = ev->mouse;
+		if (l->focus != FOCUS_AGENT || m.row >= l->pane_rows ||
+		    m.col >= l->pane_cols)
+			break;
+		term_mouse(l->term, &m, &l->to_pty);
+		break;
+	case INPUT_FOCUS_IN:
+	case INPUT_FOCUS_OUT:
+		if (term_state(l->term)->focus_events)
+			buf_addstr(&l->to_pty, ev->type == INPUT_FOCUS_IN ?
+			    "\033[I" : "\033[O");
+		break;
+	case INPUT_RAW:
+		if (l->focus == FOCUS_AGENT && l->prompt == PROMPT_NONE)
+			buf_add(&l->to_pty, ev->data, ev->len);
+		break;
+	}
+}
+
+/* ---- drawing -------------------------------------------------------- */
+
+static void
+loop_draw_help(struct loop *l)
+{
+	struct buf text = BUF_INIT;
+	int rows, cols, y = 1, h, w;
+	char *line, *save = NULL;
+
+	buf_printf(&text, "airlock keys: %s, then\n",
+	    key_string_lookup_key(keymap_options(l->keymap)->prefix));
+	keymap_describe(l->keymap, MODE_PREFIX, &text);
+	buf_addstr(&text, "\nany key closes this; `airlock keys` lists "
+	    "every mode\n");
+	h = 2;
+	for (size_t i = 0; i < text.len; i++)
+		h += text.data[i] == '\n';
+	getmaxyx(stdscr, rows, cols);
+	w = cols > 64 ? 60 : cols - 2;
+	if (h > rows - 1)
+		h = rows - 1;
+	if (w < 10 || h < 3) {
+		buf_free(&text);
+		return;
+	}
+	if (l->overlay != NULL)
+		delwin(l->overlay);
+	l->overlay = newwin(h, w, (rows - 1 - h) / 2, (cols - w) / 2);
+	if (l->overlay == NULL) {
+		buf_free(&text);
+		return;
+	}
+	werase(l->overlay);
+	box(l->overlay, 0, 0);
+	for (line = strtok_r(text.data, "\n", &save); line != NULL &&
+	    y < h - 1; line = strtok_r(NULL, "\n", &save))
+		mvwaddnstr(l->overlay, y++, 2, line, w - 4);
+	wnoutrefresh(l->overlay);
+	buf_free(&text);
+}
+
+/* Mirrors the agent's cursor shape, mouse mode and title on the outer
+ * terminal. */
+static void
+loop_outer_modes(struct loop *l)
+{
+	const struct term_state *ts = term_state(l->term);
+	int want_mouse = ts->mouse != 0 && l->focus == FOCUS_AGENT;
+	/* DECSCUSR: 2 steady block, 4 underline, 6 bar; one less blinks */
+	int shape = ts->cursor_shape == TERM_CURSOR_UNDERLINE ? 4 :
+	    ts->cursor_shape == TERM_CURSOR_BAR ? 6 : 2;
+
+	if (ts->cursor_blink)
+		shape--;
+	if (want_mouse != l->outer_mouse) {
+		loop_outer(want_mouse ? "\033[?1000h\033[?1002h\033[?1006h" :
+		    "\033[?1006l\033[?1002l\033[?1000l");
+		l->outer_mouse = want_mouse;
+	}
+	if (shape != l->cursor_shape) {
+		loop_outer("\033[%d q", shape);
+		l->cursor_shape = shape;
+	}
+	if (l->title == NULL || strcmp(l->title, ts->title) != 0) {
+		free(l->title);
+		l->title = xstrdup(ts->title);
+		if (*ts->title != '\0')
+			loop_outer("\033]2;%s\033\\", ts->title);
+	}
+}
+
+static void
+loop_draw(struct loop *l)
+{
+	const struct term_state *ts = term_state(l->term);
+	int cursor = 0;
+
+	if (l->pane == NULL)
+		return;
+	if (l->copy != NULL && l->focus == FOCUS_COPY)
+		copy_draw(l->copy, l->pane);
+	else
+		draw_term(l->pane, l->term, 0, NULL);
+	wnoutrefresh(l->pane);
+	if (l->side != NULL) {
+		/* the separator: the column left of the timeline */
+		mvvline(0, l->cols - l->timeline_cols - 1, ACS_VLINE,
+		    l->pane_rows);
+		wnoutrefresh(stdscr);
+		timeline_draw(&l->timeline, l->side,
+		    l->focus == FOCUS_TIMELINE);
+		wnoutrefresh(l->side);
+	}
+	if (l->bar != NULL) {
+		l->status.newest = timeline_newest(&l->timeline);
+		l->status.copy = l->focus == FOCUS_COPY && l->copy != NULL ?
+		    copy_position(l->copy) : NULL;
+		l->status.prompt = l->prompt == PROMPT_NONE ? NULL :
+		    l->prompt_text.data;
+		l->status.search = l->prompt == PROMPT_SEARCH;
+		status_draw(&l->status, l->bar, loop_now());
+		wnoutrefresh(l->bar);
+	}
+	if (l->help)
+		loop_draw_help(l);
+	if (l->prompt == PROMPT_NONE && !l->help && l->focus == FOCUS_AGENT &&
+	    ts->cursor_visible && ts->cursor_row < l->pane_rows &&
+	    ts->cursor_col < l->pane_cols) {
+		wmove(l->pane, ts->cursor_row, ts->cursor_col);
+		wnoutrefresh(l->pane);
+		cursor = 1;
+	}
+	curs_set(cursor);
+	doupdate();
+	loop_outer_modes(l);
+	l->dirty = 0;
+	l->last_draw = loop_now();
+}
+
+/* ---- the loop ------------------------------------------------------- */
+
+/* Reads the agent's output for at most LOOP_READ_BUDGET_MS. 1 when the pty
+ * is closed (the agent and everything holding the slave are gone). */
+static int
+loop_read_pty(struct loop *l)
+{
+	char data[LOOP_READ_MAX];
+	int64_t start = loop_now();
+	ssize_t n;
+
+	for (;;) {
+		n = read(l->pty, data, sizeof data);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EAGAIN)
+			return 0;
+		if (n <= 0)
+			return 1;
+		term_feed(l->term, data, (size_t)n);
+		l->last_output = loop_now();
+		if (l->last_output - start >= LOOP_READ_BUDGET_MS)
+			break;
+	}
+	return 0;
+}
+
+static void
+loop_after_output(struct loop *l)
+{
+	term_take_output(l->term, &l->to_pty);
+	if (term_take_bells(l->term) > 0) {
+		l->hint = loop_now();
+		beep();
+	}
+	if (term_take_notifications(l->term) > 0)
+		l->hint = loop_now();
+	if (term_take_damage(l->term))
+		l->dirty = 1;
+}
+
+static void
+loop_write_pty(struct loop *l)
+{
+	ssize_t n;
+
+	while (l->to_pty.len > 0) {
+		n = write(l->pty, l->to_pty.data, l->to_pty.len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		memmove(l->to_pty.data, l->to_pty.data + n,
+		    l->to_pty.len - (size_t)n);
+		l->to_pty.len -= (size_t)n;
+		l->to_pty.data[l->to_pty.len] = '\0';
+	}
+	/* an agent that never reads its input: drop rather than grow */
+	if (l->to_pty.len > LOOP_PTY_OUT_MAX) {
+		buf_reset(&l->to_pty);
+		loop_message(l, "the agent is not reading its input: "
+		    "dropped what was typed");
+	}
+}
+
+static void
+loop_signals(struct loop *l)
+{
+	int sig;
+
+	while ((sig = sandbox_signal_next(l->sb)) != 0) {
+		if (sig == SIGWINCH)
+			loop_resize(l);
+		else
+			sandbox_signal_send(l->sb, sig);
+	}
+}
+
+/* Timers: a hint's checkpoint, the quit escalation, the message's end,
+ * the next frame. Returns poll's timeout. */
+static int
+loop_timers(struct loop *l, int64_t now)
+{
+	int64_t quiet = now - (l->last_output > l->last_write ?
+	    l->last_output : l->last_write);
+	int timeout = -1, t;
+
+#define LOOP_SOONER(ms) do { t = (int)(ms); if (t < 0) t = 0; \
+	if (timeout < 0 || t < timeout) timeout = t; } while (0)
+	if (l->hint != 0) {
+		if (quiet >= LOOP_HINT_QUIET_MS) {
+			l->hint = 0;
+			if (!l->quitting)
+				loop_checkpoint(l, "notify", NULL, 0);
+		} else
+			LOOP_SOONER(LOOP_HINT_QUIET_MS - quiet);
+	}
+	if (l->quitting) {
+		if (now - l->quit_at >= LOOP_QUIT_KILL_MS)
+			sandbox_signal_send(l->sb, SIGKILL);
+		else if (now - l->quit_at >= LOOP_QUIT_TERM_MS) {
+			sandbox_signal_send(l->sb, SIGTERM);
+			LOOP_SOONER(l->quit_at + LOOP_QUIT_KILL_MS - now);
+		} else
+			LOOP_SOONER(l->quit_at + LOOP_QUIT_TERM_MS - now);
+	}
+	if (l->status.message != NULL) {
+		if (now >= l->status.message_until) {
+			free(l->status.message);
+			l->status.message = NULL;
+			l->dirty = 1;
+		} else
+			LOOP_SOONER(l->status.message_until - now);
+	}
+	if (l->status.busy != NULL) {
+		if (now - l->last_draw >= 1000)
+			l->dirty = 1;
+		else
+			LOOP_SOONER(l->last_draw + 1000 - now);
+	}
+	if (l->dirty)
+		LOOP_SOONER(l->last_draw + LOOP_FRAME_MS - now);
+	t = control_server_timeout(l->server, now);
+	if (t >= 0)
+		LOOP_SOONER(t);
+	t = input_timeout(l->input, now);
+	if (t >= 0)
+		LOOP_SOONER(t);
+#undef LOOP_SOONER
+	return timeout;
+}
+
+enum {
+	PFD_TTY, PFD_PTY, PFD_WARDEN, PFD_SIGNALS, PFD_WORKER, PFD_IDLE,
+	PFD_CONTROL
+};
+
+static int
+loop_run(struct loop *l)
+{
+	struct pollfd pfd[PFD_CONTROL + CONTROL_POLLFDS];
+	char data[4096];
+	int64_t now;
+	ssize_t n;
+	int rc = 0, timeout, pty_closed = 0;
+
+	while (!l->exited) {
+		if (l->sb->exited) {
+			rc = sandbox_message(l->sb, &l->status_code);
+			break;
+		}
+		now = loop_now();
+		timeout = loop_timers(l, now);
+		if (l->dirty && now - l->last_draw >= LOOP_FRAME_MS)
+			loop_draw(l);
+		pfd[PFD_TTY].fd = STDIN_FILENO;
+		pfd[PFD_TTY].events = POLLIN;
+		pfd[PFD_PTY].fd = pty_closed ? -1 : l->pty;
+		pfd[PFD_PTY].events = POLLIN |
+		    (l->to_pty.len > 0 ? POLLOUT : 0);
+		pfd[PFD_WARDEN].fd = l->sb->sock;
+		pfd[PFD_WARDEN].events = POLLIN;
+		pfd[PFD_SIGNALS].fd = l->sb->sfd;
+		pfd[PFD_SIGNALS].events = POLLIN;
+		pfd[PFD_WORKER].fd = worker_fd(l->worker);
+		pfd[PFD_WORKER].events = POLLIN;
+		pfd[PFD_IDLE].fd = idle_fd(l->idle);
+		pfd[PFD_IDLE].events = POLLIN;
+		n = (ssize_t)control_server_pollfds(l->server,
+		    pfd + PFD_CONTROL);
+		if (poll(pfd, PFD_CONTROL + (nfds_t)n, timeout) < 0) {
+			if (errno == EINTR)
+				continue;
+			rc = -1;
+			break;
+		}
+		if (pfd[PFD_SIGNALS].revents & POLLIN)
+			loop_signals(l);
+		if (pfd[PFD_PTY].revents & (POLLIN | POLLHUP | POLLERR)) {
+			pty_closed = loop_read_pty(l);
+			loop_after_output(l);
+		}
+		if (pfd[PFD_TTY].revents & POLLIN) {
+			n = read(STDIN_FILENO, data, sizeof data);
+			if (n > 0)
+				input_feed(l->input, data, (size_t)n,
+				    loop_input_event, l);
+			else if (n == 0 || errno != EINTR) {
+				/* the outer terminal is gone */
+				if (!l->quitting)
+					loop_quit(l);
+			}
+		} else if (pfd[PFD_TTY].revents & (POLLHUP | POLLERR)) {
+			if (!l->quitting)
+				loop_quit(l);
+		}
+		if (input_timeout(l->input, loop_now()) == 0)
+			input_flush(l->input, loop_input_event, l);
+		if (pfd[PFD_IDLE].revents & POLLIN && idle_read(l->idle))
+			l->last_write = loop_now();
+		if (pfd[PFD_WORKER].revents & POLLIN)
+			loop_worker_done(l);
+		control_server_dispatch(l->server, pfd + PFD_CONTROL,
+		    loop_request, l);
+		if (l->to_pty.len > 0)
+			loop_write_pty(l);
+		if (pfd[PFD_WARDEN].revents & (POLLIN | POLLHUP | POLLERR)) {
+			rc = sandbox_message(l->sb, &l->status_code);
+			if (rc != 0)
+				break;
+		}
+	}
+	/* what the agent printed last */
+	if (!pty_closed) {
+		loop_read_pty(l);
+		loop_after_output(l);
+	}
+	return rc;
+}
+
+static void
+loop_tty_setup(void)
+{
+	/* bracketed paste from the outer terminal: a paste reaches the agent
+	 * as one, and only as one when it asked */
+	loop_outer("\033[?2004h");
+}
+
+static void
+loop_tty_restore(struct loop *l)
+{
+	if (l->outer_mouse)
+		loop_outer("\033[?1006l\033[?1002l\033[?1000l");
+	loop_outer("\033[?2004l\033[0 q");
+}
+
+static void
+loop_status_init(struct loop *l)
+{
+	const char *slash = strrchr(l->session->tree, '/');
+
+	memset(&l->status, 0, sizeof l->status);
+	l->status.name = l->session->name;
+	l->status.id = l->session->id;
+	l->status.tree = slash != NULL && slash[1] != '\0' ? slash + 1 :
+	    l->session->tree;
+	l->status.net = l->cfg->net == NET_NONE ? "net:none" : "net:host";
+	l->status.hidden = l->cfg->plan != NULL ? l->cfg->plan->hidden : 0;
+	l->status.changes = session_count_changes(l->session);
+}
+
+int
+tui_run(struct store *st, const struct session *s, struct sandbox *sb,
+    struct control_server *server, int pty, const struct sandbox_config *cfg)
+{
+	struct loop l;
+	struct buf errors = BUF_INIT;
+	char *cause = NULL, *note = NULL, *upper;
+	SCREEN *screen;
+	int rc;
+
+	memset(&l, 0, sizeof l);
+	l.store = st;
+	l.session = s;
+	l.sb = sb;
+	l.server = server;
+	l.cfg = cfg;
+	l.pty = pty;
+	l.cursor_shape = -1;
+	buf_init(&l.to_pty);
+	buf_init(&l.prompt_text);
+	fcntl(pty, F_SETFL, fcntl(pty, F_GETFL) | O_NONBLOCK);
+	l.keymap = keymap_load(&errors);
+	l.worker = worker_start(st, s, &cause);
+	if (l.worker == NULL) {
+		log_cause("run", cause);
+		keymap_free(l.keymap);
+		buf_free(&errors);
+		return -1;
+	}
+	upper = session_upper(s);
+	l.idle = idle_create(upper, &note);
+	free(upper);
+	l.input = input_create();
+
+	screen = newterm(NULL, stdout, stdin);
+	if (screen == NULL) {
+		log_error("run", "cannot start the terminal UI on TERM=%s "
+		    "(try --headless)", getenv("TERM") != NULL ?
+		    getenv("TERM") : "(unset)");
+		worker_stop(l.worker);
+		return -1;
+	}
+	raw();
+	noecho();
+	nonl();
+	typeahead(-1);
+	if (has_colors()) {
+		start_color();
+		use_default_colors();
+	}
+	loop_tty_setup();
+	getmaxyx(stdscr, l.rows, l.cols);
+	l.term = term_create(l.rows > 1 ? l.rows - 1 : 1, l.cols);
+	loop_status_init(&l);
+	loop_layout(&l);
+	loop_reload_timeline(&l);
+	if (errors.len > 0) {
+		size_t bad = 0;
+		char *nl = strchr(errors.data, '\n');
+
+		for (size_t i = 0; i < errors.len; i++)
+			bad += errors.data[i] == '\n';
+		if (nl != NULL)
+			*nl = '\0';
+		loop_message(&l, "keys: %s%s", errors.data, bad > 1 ?
+		    " (and more: airlock keys lists them)" : "");
+	} else if (note != NULL)
+		loop_message(&l, "%s", note);
+	free(note);
+	buf_free(&errors);
+
+	rc = loop_run(&l);
+
+	loop_tty_restore(&l);
+	endwin();
+	delscreen(screen);
+	worker_stop(l.worker);
+	loop_windows_free(&l);
+	if (l.overlay != NULL)
+		delwin(l.overlay);
+	if (l.copy != NULL)
+		copy_free(l.copy);
+	timeline_clear(&l.timeline);
+	term_free(l.term);
+	input_free(l.input);
+	idle_free(l.idle);
+	keymap_free(l.keymap);
+	free(l.status.message);
+	free(l.title);
+	free(l.clipboard);
+	buf_free(&l.to_pty);
+	buf_free(&l.prompt_text);
+	return rc == 1 ? l.status_code : -1;
+}
