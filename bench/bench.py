@@ -892,9 +892,9 @@ def run_rusage(argv, cwd=None, env=None):
 PROMOTE_PHASES = (
     ("start", "start, checkpoint, plan, befores recorded"),
     ("stage", "files staged"),
-    ("syncfs1", "first `syncfs`"),
+    ("syncfs1", "staged files made durable"),
     ("rename", "renames into place"),
-    ("syncfs2", "second `syncfs`"),
+    ("syncfs2", "directories made durable"),
     ("finish", "journal closed, exit"),
 )
 
@@ -902,38 +902,58 @@ PROMOTE_PHASES = (
 def strace_phases(argv, cwd, env, out):
     """Runs argv under strace, tracing only the calls that mark the
     promotion's phases (execve, mkdirat of the staging directory, syncfs,
-    exit_group; seccomp filters the rest, which run at full speed); the
-    milliseconds of each phase of PROMOTE_PHASES, or None when the trace
-    does not show them."""
+    fdatasync, fsync, renameat, exit_group; seccomp filters the rest, which
+    run at full speed); the milliseconds of each phase of PROMOTE_PHASES,
+    or None when the trace does not show them. A large promotion makes its
+    staged files and then its directories durable with one syncfs each; a
+    small one with an fdatasync of each staged file (before the first
+    rename) and an fsync of each directory (after the last)."""
     log_file = out + ".strace"
     subprocess.run(["strace", "-f", "-tt", "-T", "--seccomp-bpf", "-o", log_file,
-                    "-e", "trace=execve,mkdirat,syncfs,exit_group"] + argv, cwd=cwd,
-                   env=env, check=True, stdout=subprocess.DEVNULL,
+                    "-e", "trace=execve,mkdirat,syncfs,fdatasync,fsync,renameat,exit_group"]
+                   + argv, cwd=cwd, env=env, check=True, stdout=subprocess.DEVNULL,
                    stderr=subprocess.DEVNULL)
 
     def at(line):
         h, m, s = line.split()[1].split(":")
         return (int(h) * 3600 + int(m) * 60 + float(s)) * 1000.0
 
+    def took(line):
+        return float(line.rsplit("<", 1)[1].rstrip(">\n")) * 1000.0
+
     start = stage = end = None
-    syncs = []
+    calls = []    # (name, start ms, duration ms) after the staging directory
     with open(log_file) as f:
         for line in f:
             call = line.split()[2] if len(line.split()) > 2 else ""
-            if start is None and call.startswith("execve("):
+            name = call.split("(", 1)[0]
+            if start is None and name == "execve":
                 start = at(line)
-            elif stage is None and call.startswith("mkdirat(") and ".airlock-promote-" in line:
+            elif stage is None and name == "mkdirat" and ".airlock-promote-" in line:
                 stage = at(line)
-            elif call.startswith("syncfs(") and "<" in line:
-                syncs.append((at(line), float(line.rsplit("<", 1)[1].rstrip(">\n")) * 1000.0))
-            elif call.startswith("exit_group("):
+            elif name == "exit_group":
                 end = at(line)
+            elif stage is not None and name in ("syncfs", "fdatasync", "fsync",
+                                                "renameat") and "<" in line:
+                calls.append((name, at(line), took(line)))
     os.unlink(log_file)
-    if None in (start, stage, end) or len(syncs) != 2:
+    if None in (start, stage, end):
         return None
-    (s1, d1), (s2, d2) = syncs
-    return {"start": stage - start, "stage": s1 - stage, "syncfs1": d1,
-            "rename": s2 - (s1 + d1), "syncfs2": d2, "finish": end - (s2 + d2),
+    renames = [i for i, c in enumerate(calls) if c[0] == "renameat"]
+    syncs = [c for c in calls if c[0] == "syncfs"]
+    if len(syncs) == 2:
+        first, second = [syncs[0]], [syncs[1]]
+    elif not syncs and renames:
+        first = [c for c in calls[:renames[0]] if c[0] == "fdatasync"]
+        second = [c for c in calls[renames[-1] + 1:] if c[0] == "fsync"]
+    else:
+        return None
+    if not first or not second:
+        return None
+    s1, e1 = first[0][1], first[-1][1] + first[-1][2]
+    s2, e2 = second[0][1], second[-1][1] + second[-1][2]
+    return {"start": stage - start, "stage": s1 - stage, "syncfs1": e1 - s1,
+            "rename": s2 - e1, "syncfs2": e2 - s2, "finish": end - e2,
             "all": end - start}
 
 
@@ -1220,9 +1240,11 @@ def report_promote(cases, new, newj, large, small, machine):
         "`sync` (the turn's own writes are not flushed by it): its checkpoint of the ended "
         "session (nothing changed), the plan, the befores kept in the store, the files "
         "staged in `.airlock-promote-*` at the tree's root and made durable (one "
-        "`syncfs`; for up to 64 paths, an `fdatasync` of each staged file instead), "
+        "`syncfs`; for up to 64 paths, each staged file's write-out started as it is "
+        "staged, then an `fdatasync` of each), "
         "the renames, then the directories made durable (a second `syncfs`; for up to "
-        "64 paths, an `fsync` of each directory touched). CPU time is the command's user + system time. The real tree is "
+        "64 paths, an `fsync` of each directory touched, once). CPU time is the command's "
+        "user + system time. The real tree is "
         "checked after it (every file there with the session's content).",
         "- **`airlock unpromote`**: the whole command, after a `sync`, of that "
         "promotion (P2, P3: right after it; P1: after all the runs' promotions); the "

@@ -457,6 +457,33 @@ int change_is_risky(const struct change *);
 
 /* diff.c: git's unified format through libgit2 (with hunk.c, the only
  * libgit2 users) */
+#ifdef LIBGIT2_VERSION
+/*
+ * libgit2 is not linked (what it links would cost every command its
+ * loading): diff_init dlopen()s GIT2_SONAME on first use and fills diff_git
+ * with the functions diff.c and hunk.c call, through it, as in
+ * diff_git.git_patch_free(patch). Only they include <git2.h>, before this.
+ */
+struct git_api {
+	__typeof__(git_libgit2_init)		*git_libgit2_init;
+	__typeof__(git_libgit2_version)		*git_libgit2_version;
+	__typeof__(git_error_last)		*git_error_last;
+	__typeof__(git_odb_hash)		*git_odb_hash;
+	__typeof__(git_oid_nfmt)		*git_oid_nfmt;
+	__typeof__(git_oid_equal)		*git_oid_equal;
+	__typeof__(git_diff_options_init)	*git_diff_options_init;
+	__typeof__(git_patch_from_buffers)	*git_patch_from_buffers;
+	__typeof__(git_patch_num_hunks)		*git_patch_num_hunks;
+	__typeof__(git_patch_get_hunk)		*git_patch_get_hunk;
+	__typeof__(git_patch_get_line_in_hunk)	*git_patch_get_line_in_hunk;
+	__typeof__(git_patch_free)		*git_patch_free;
+	__typeof__(git_merge_file_input_init)	*git_merge_file_input_init;
+	__typeof__(git_merge_file_options_init)	*git_merge_file_options_init;
+	__typeof__(git_merge_file)		*git_merge_file;
+	__typeof__(git_merge_file_result_free)	*git_merge_file_result_free;
+};
+extern struct git_api diff_git;
+#endif
 struct diff_side {
 	enum entry_type type;
 	mode_t mode;
@@ -486,9 +513,10 @@ int diff_change(struct buf *out, const struct change *, const char *tree,
 char *diff_read(const char *dir, const char *rel, enum entry_type,
     size_t *len, char **cause);
 /* For hunk.c, so that its hunks are numbered as diff_sides prints them:
- * libgit2 set up once (0 or -1 with *cause), git's binary test (a NUL in
- * the first 8000 bytes), and the libgit2 patch of old -> new made with
- * diff_sides' options (0, or -1 with *cause; git_patch_free it). */
+ * libgit2 loaded and set up once (0 or -1 with *cause), git's binary test
+ * (a NUL in the first 8000 bytes), and the libgit2 patch of old -> new made
+ * with diff_sides' options (0, or -1 with *cause; free it with
+ * diff_git.git_patch_free). */
 struct git_patch;
 int diff_init(char **cause);
 int diff_is_binary(const char *, size_t);

@@ -3,10 +3,12 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <git2.h>
 #include <linux/openat2.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -18,11 +20,88 @@
  * ("diff --git", mode lines, index line) is written here so that it is
  * exactly git's and `airlock diff | git apply` works. hunk.c is the only
  * other file that includes <git2.h>; it takes its patches from diff_patch
- * so that its hunk numbers are the ones printed here.
+ * so that its hunk numbers are the ones printed here. libgit2 is opened on
+ * the first diff or merge (see struct git_api): a promotion of whole files
+ * never loads it.
  */
 
+#define nitems(a) (sizeof (a) / sizeof (a)[0])
 #define DIFF_ABBREV 7
 #define DIFF_BINARY_PROBE 8000 /* git's buffer_is_binary() */
+
+struct git_api diff_git;
+
+/* Where dlsym() puts each function of struct git_api. */
+#define DIFF_GIT(f) { .name = #f, .offset = offsetof(struct git_api, f) }
+static const struct diff_git_symbol {
+	const char	*name;
+	size_t		 offset;
+} diff_git_symbols[] = {
+	DIFF_GIT(git_libgit2_init),
+	DIFF_GIT(git_libgit2_version),
+	DIFF_GIT(git_error_last),
+	DIFF_GIT(git_odb_hash),
+	DIFF_GIT(git_oid_nfmt),
+	DIFF_GIT(git_oid_equal),
+	DIFF_GIT(git_diff_options_init),
+	DIFF_GIT(git_patch_from_buffers),
+	DIFF_GIT(git_patch_num_hunks),
+	DIFF_GIT(git_patch_get_hunk),
+	DIFF_GIT(git_patch_get_line_in_hunk),
+	DIFF_GIT(git_patch_free),
+	DIFF_GIT(git_merge_file_input_init),
+	DIFF_GIT(git_merge_file_options_init),
+	DIFF_GIT(git_merge_file),
+	DIFF_GIT(git_merge_file_result_free),
+};
+_Static_assert(sizeof diff_git_symbols / sizeof diff_git_symbols[0] ==
+    sizeof (struct git_api) / sizeof (void (*)(void)),
+    "a function of struct git_api has no entry in diff_git_symbols");
+
+/* Opens libgit2 and fills diff_git; untouched on error. */
+static int
+diff_load(char **cause)
+{
+	const struct diff_git_symbol	*sym;
+	struct git_api			 api;
+	const char			*why;
+	void				*lib, *fn;
+	size_t				 i, n = strlen(GIT2_SONAME);
+	int				 major, minor, rev;
+
+	if ((lib = dlopen(GIT2_SONAME, RTLD_NOW | RTLD_LOCAL)) == NULL) {
+		why = dlerror();
+		if (why == NULL)
+			why = "unknown error";
+		/* glibc's message starts with the name when it has no file */
+		else if (strncmp(why, GIT2_SONAME ": ", n + 2) == 0)
+			why += n + 2;
+		*cause = xasprintf("cannot load %s: %s", GIT2_SONAME, why);
+		return -1;
+	}
+	for (i = 0; i < nitems(diff_git_symbols); i++) {
+		sym = &diff_git_symbols[i];
+		if ((fn = dlsym(lib, sym->name)) == NULL) {
+			*cause = xasprintf("cannot load %s: it has no %s",
+			    GIT2_SONAME, sym->name);
+			dlclose(lib);
+			return -1;
+		}
+		/* POSIX: a function's address fits in a void * */
+		memcpy((char *)&api + sym->offset, &fn, sizeof fn);
+	}
+	/* Its structs must be those of the headers airlock was built with. */
+	if (api.git_libgit2_version(&major, &minor, &rev) != 0 ||
+	    major != LIBGIT2_VER_MAJOR || minor != LIBGIT2_VER_MINOR) {
+		*cause = xasprintf("cannot load %s: it is libgit2 %d.%d.%d, "
+		    "airlock was built for " LIBGIT2_VERSION, GIT2_SONAME,
+		    major, minor, rev);
+		dlclose(lib);
+		return -1;
+	}
+	diff_git = api;
+	return 0;
+}
 
 int
 diff_init(char **cause)
@@ -32,8 +111,10 @@ diff_init(char **cause)
 
 	if (done)
 		return 0;
-	if (git_libgit2_init() < 0) {
-		e = git_error_last();
+	if (diff_load(cause) != 0)
+		return -1;
+	if (diff_git.git_libgit2_init() < 0) {
+		e = diff_git.git_error_last();
 		*cause = xasprintf("cannot initialise libgit2: %s",
 		    e != NULL ? e->message : "unknown error");
 		return -1;
@@ -83,9 +164,10 @@ diff_hash(const struct diff_side *s, git_oid *oid, char **cause)
 {
 	const git_error	*e;
 
-	if (git_odb_hash(oid, diff_data(s), s->len, GIT_OBJECT_BLOB) == 0)
+	if (diff_git.git_odb_hash(oid, diff_data(s), s->len,
+	    GIT_OBJECT_BLOB) == 0)
 		return 0;
-	e = git_error_last();
+	e = diff_git.git_error_last();
 	*cause = xasprintf("cannot hash blob: %s",
 	    e != NULL ? e->message : "unknown error");
 	return -1;
@@ -97,7 +179,7 @@ diff_abbrev(char out[DIFF_ABBREV + 1], const git_oid *oid)
 	if (oid == NULL)
 		memset(out, '0', DIFF_ABBREV);
 	else
-		git_oid_nfmt(out, DIFF_ABBREV, oid);
+		diff_git.git_oid_nfmt(out, DIFF_ABBREV, oid);
 	out[DIFF_ABBREV] = '\0';
 }
 
@@ -131,13 +213,13 @@ diff_patch(git_patch **patch, const char *old, size_t oldlen,
 
 	if (diff_init(cause) != 0)
 		return -1;
-	git_diff_options_init(&opts, GIT_DIFF_OPTIONS_VERSION);
+	diff_git.git_diff_options_init(&opts, GIT_DIFF_OPTIONS_VERSION);
 	opts.flags = GIT_DIFF_FORCE_TEXT;
 	opts.context_lines = 3;
 	opts.interhunk_lines = 0;
-	if (git_patch_from_buffers(patch, old, oldlen, NULL, new, newlen, NULL,
-	    &opts) != 0) {
-		e = git_error_last();
+	if (diff_git.git_patch_from_buffers(patch, old, oldlen, NULL, new,
+	    newlen, NULL, &opts) != 0) {
+		e = diff_git.git_error_last();
 		*cause = xasprintf("cannot diff: %s",
 		    e != NULL ? e->message : "unknown error");
 		return -1;
@@ -179,17 +261,18 @@ diff_hunks(struct buf *out, const struct diff_side *a,
 	    b != NULL ? diff_data(b) : NULL, b != NULL ? b->len : 0,
 	    cause) != 0)
 		return -1;
-	nhunks = git_patch_num_hunks(patch);
+	nhunks = diff_git.git_patch_num_hunks(patch);
 	if (nhunks != 0) {
 		diff_file_line(out, "---", la);
 		diff_file_line(out, "+++", lb);
 	}
 	for (i = 0; i < nhunks; i++) {
-		if (git_patch_get_hunk(&hunk, &nlines, patch, i) != 0)
+		if (diff_git.git_patch_get_hunk(&hunk, &nlines, patch, i) != 0)
 			fatalx("libgit2 lost hunk %zu", i);
 		diff_hunk_header(out, hunk, i + 1);
 		for (j = 0; j < nlines; j++) {
-			if (git_patch_get_line_in_hunk(&line, patch, i, j) != 0)
+			if (diff_git.git_patch_get_line_in_hunk(&line, patch,
+			    i, j) != 0)
 				fatalx("libgit2 lost line %zu", j);
 			if (line->origin == GIT_DIFF_LINE_ADDITION)
 				stat->added++;
@@ -203,7 +286,7 @@ diff_hunks(struct buf *out, const struct diff_side *a,
 			buf_add(out, line->content, line->content_len);
 		}
 	}
-	git_patch_free(patch);
+	diff_git.git_patch_free(patch);
 	return (int)nhunks;
 }
 
@@ -227,7 +310,7 @@ diff_block(struct buf *out, const char *path, size_t pathlen,
 		ma = diff_git_mode(a);
 	if (b != NULL)
 		mb = diff_git_mode(b);
-	same = a != NULL && b != NULL && git_oid_equal(&oa, &ob);
+	same = a != NULL && b != NULL && diff_git.git_oid_equal(&oa, &ob);
 	if (same && ma == mb)
 		return 0;
 

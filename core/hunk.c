@@ -59,10 +59,10 @@ hunks_compute(const char *old, size_t oldlen, const char *new,
 	}
 	if (diff_patch(&patch, old, oldlen, new, newlen, cause) != 0)
 		return -1;
-	hs->n = git_patch_num_hunks(patch);
+	hs->n = diff_git.git_patch_num_hunks(patch);
 	hs->v = xcalloc(hs->n, sizeof *hs->v);
 	for (i = 0; i < hs->n; i++) {
-		if (git_patch_get_hunk(&gh, &nlines, patch, i) != 0)
+		if (diff_git.git_patch_get_hunk(&gh, &nlines, patch, i) != 0)
 			fatalx("libgit2 lost hunk %zu", i);
 		h = &hs->v[i];
 		h->old_start = (size_t)gh->old_start;
@@ -70,7 +70,8 @@ hunks_compute(const char *old, size_t oldlen, const char *new,
 		h->new_start = (size_t)gh->new_start;
 		h->new_lines = (size_t)gh->new_lines;
 		for (j = 0; j < nlines; j++) {
-			if (git_patch_get_line_in_hunk(&line, patch, i, j) != 0)
+			if (diff_git.git_patch_get_line_in_hunk(&line, patch,
+			    i, j) != 0)
 				fatalx("libgit2 lost line %zu", j);
 			if (line->origin == GIT_DIFF_LINE_ADDITION)
 				h->added++;
@@ -78,7 +79,7 @@ hunks_compute(const char *old, size_t oldlen, const char *new,
 				h->deleted++;
 		}
 	}
-	git_patch_free(patch);
+	diff_git.git_patch_free(patch);
 	return 0;
 }
 
@@ -98,7 +99,8 @@ hunk_emit(git_patch *patch, size_t i, size_t nlines, int picked,
 	size_t			 j;
 
 	for (j = 0; j < nlines; j++) {
-		if (git_patch_get_line_in_hunk(&line, patch, i, j) != 0)
+		if (diff_git.git_patch_get_line_in_hunk(&line, patch, i,
+		    j) != 0)
 			fatalx("libgit2 lost line %zu", j);
 		switch (line->origin) {
 		case GIT_DIFF_LINE_CONTEXT:
@@ -130,14 +132,14 @@ hunks_apply(const char *old, size_t oldlen, const char *new,
 	buf_reset(out);
 	if (hunk_patch(&patch, old, oldlen, new, newlen, cause) != 0)
 		return -1;
-	n = git_patch_num_hunks(patch);
+	n = diff_git.git_patch_num_hunks(patch);
 	if (npick != n) {
 		*cause = xasprintf("%zu hunks picked of %zu", npick, n);
-		git_patch_free(patch);
+		diff_git.git_patch_free(patch);
 		return -1;
 	}
 	for (i = 0; i < n; i++) {
-		if (git_patch_get_hunk(&gh, &nlines, patch, i) != 0)
+		if (diff_git.git_patch_get_hunk(&gh, &nlines, patch, i) != 0)
 			fatalx("libgit2 lost hunk %zu", i);
 		/* "-3,0" inserts after line 3; "-3,2" replaces from line 3. */
 		first = (size_t)gh->old_start + (gh->old_lines == 0);
@@ -148,7 +150,7 @@ hunks_apply(const char *old, size_t oldlen, const char *new,
 	}
 	if (off < oldlen)
 		buf_add(out, old + off, oldlen - off);
-	git_patch_free(patch);
+	diff_git.git_patch_free(patch);
 	return 0;
 }
 
@@ -166,7 +168,7 @@ hunk_label(const char *path, const char *side)
 static void
 hunk_input(git_merge_file_input *in, const char *data, size_t len)
 {
-	git_merge_file_input_init(in, GIT_MERGE_FILE_INPUT_VERSION);
+	diff_git.git_merge_file_input_init(in, GIT_MERGE_FILE_INPUT_VERSION);
 	in->ptr = data != NULL ? data : "";
 	in->size = len;
 }
@@ -194,7 +196,8 @@ merge3(const char *base, size_t baselen, const char *ours,
 	hunk_input(&in[0], base, baselen);
 	hunk_input(&in[1], ours, ourslen);
 	hunk_input(&in[2], theirs, theirslen);
-	git_merge_file_options_init(&opts, GIT_MERGE_FILE_OPTIONS_VERSION);
+	diff_git.git_merge_file_options_init(&opts,
+	    GIT_MERGE_FILE_OPTIONS_VERSION);
 	opts.ancestor_label = label[0] = hunk_label(path, "base");
 	opts.our_label = label[1] = hunk_label(path, "real tree");
 	opts.their_label = label[2] = hunk_label(path, "scratch");
@@ -204,9 +207,9 @@ merge3(const char *base, size_t baselen, const char *ours,
 		opts.favor = GIT_MERGE_FILE_FAVOR_THEIRS;
 	memset(&result, 0, sizeof result);
 	/* No base: both sides added the file. */
-	if (git_merge_file(&result, base != NULL ? &in[0] : NULL, &in[1],
-	    &in[2], &opts) != 0) {
-		e = git_error_last();
+	if (diff_git.git_merge_file(&result, base != NULL ? &in[0] : NULL,
+	    &in[1], &in[2], &opts) != 0) {
+		e = diff_git.git_error_last();
 		*cause = xasprintf("cannot merge: %s",
 		    e != NULL ? e->message : "unknown error");
 		goto out;
@@ -214,7 +217,7 @@ merge3(const char *base, size_t baselen, const char *ours,
 	if (result.len != 0)
 		buf_add(out, result.ptr, result.len);
 	r = result.automergeable ? 0 : 1;
-	git_merge_file_result_free(&result);
+	diff_git.git_merge_file_result_free(&result);
 out:
 	for (i = 0; i < 3; i++)
 		free(label[i]);

@@ -867,11 +867,16 @@ promote_copy(int in, int out, uint64_t size)
 	return 0;
 }
 
-/* Writes what a staged file holds: the scratch's copy when it still is
- * the checkpointed one, else the blob. */
+/*
+ * Writes what a staged file holds: the scratch's copy when it still is
+ * the checkpointed one, else the blob. With syncfd set (a small
+ * promotion), starts writing it out and hands its fd over to be
+ * fdatasync()ed once all are staged: the writes go to the disk together
+ * instead of one after the other.
+ */
 static int
 promote_stage_one(struct pctx *c, int stagefd, struct pitem *it,
-    int number, int sync_each)
+    int number, int *syncfd)
 {
 	char name[32];
 	AUTOCLOSE int fd = -1, in = -1;
@@ -913,13 +918,18 @@ promote_stage_one(struct pctx *c, int stagefd, struct pitem *it,
 		    "the wrong size", it->path);
 		return -1;
 	}
-	if (fchmod(fd, it->want.mode & 07777) != 0 ||
-	    (sync_each && fdatasync(fd) != 0)) {
+	if (fchmod(fd, it->want.mode & 07777) != 0) {
 		*c->cause = xasprintf("cannot stage %s: %s", it->path,
 		    strerror(errno));
 		return -1;
 	}
 	it->stage = number;
+	if (syncfd != NULL) {
+		/* a hint: fdatasync reports what fails */
+		sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WRITE);
+		*syncfd = fd;
+		fd = -1;
+	}
 	return 0;
 }
 
@@ -1007,12 +1017,15 @@ promote_temp_name(char *out, size_t size, uint32_t number, size_t i)
 }
 
 /* fsyncs the directory of every path written and every directory whose
- * mode was set (a small promotion, instead of syncfs). 0 or -1 (errno). */
+ * mode was set (a small promotion, instead of syncfs), each once: items
+ * come in path order, so a directory's turns follow one another. 0 or -1
+ * (errno). */
 static int
 promote_sync_dirs(struct pctx *c, const struct promotion *p)
 {
+	char *dir, *last = NULL;
 	size_t i, len;
-	int fd, pass;
+	int fd, pass, error;
 
 	for (i = 0; i < p->n; i++) {
 		const struct pitem *it = &p->v[i];
@@ -1020,8 +1033,6 @@ promote_sync_dirs(struct pctx *c, const struct promotion *p)
 		if (it->skip)
 			continue;
 		for (pass = 0; pass < 2; pass++) {
-			char *dir;
-
 			if (pass == 1 && it->want.kind != MENTRY_DIR)
 				break;
 			len = it->len;
@@ -1030,24 +1041,35 @@ promote_sync_dirs(struct pctx *c, const struct promotion *p)
 					len--;
 			dir = xmemdup(it->path, len + 1);
 			dir[len > 0 && pass == 0 ? len - 1 : len] = '\0';
+			if (last != NULL && strcmp(dir, last) == 0) {
+				free(dir);
+				continue;
+			}
+			free(last);
+			last = dir;
 			fd = beneath_open(c->treefd, dir, O_RDONLY | O_DIRECTORY);
-			free(dir);
 			if (fd < 0) {
 				/* gone, or no directory any more: the item
 				 * that replaced it syncs its parent */
 				if (errno == ENOENT || errno == ENOTDIR ||
 				    errno == ELOOP)
 					continue;
-				return -1;
+				goto fail;
 			}
 			if (fsync(fd) != 0) {
 				close(fd);
-				return -1;
+				goto fail;
 			}
 			close(fd);
 		}
 	}
+	free(last);
 	return 0;
+fail:
+	error = errno;
+	free(last);
+	errno = error;
+	return -1;
 }
 
 /*
@@ -1063,6 +1085,7 @@ promote_apply(struct pctx *c, struct promotion *p, int verify)
 	struct real r;
 	size_t i;
 	int rc = -1, staged = 0, small = p->n <= PROMOTE_FSYNC_MAX;
+	int syncfds[PROMOTE_FSYNC_MAX], nsync = 0;
 
 	memset(&r, 0, sizeof r);
 	snprintf(stagename, sizeof stagename, PROMOTE_STAGE_PREFIX "%u-%u",
@@ -1111,8 +1134,17 @@ promote_apply(struct pctx *c, struct promotion *p, int verify)
 				goto out;
 			}
 		}
-		if (promote_stage_one(c, stagefd, it, staged++, small) != 0)
+		if (promote_stage_one(c, stagefd, it, staged++,
+		    small ? &syncfds[nsync] : NULL) != 0)
 			goto out;
+		nsync += small;
+	}
+	for (i = 0; i < (size_t)nsync; i++) {
+		if (fdatasync(syncfds[i]) != 0) {
+			*c->cause = xasprintf("cannot sync %s/%s: %s", c->tree,
+			    stagename, strerror(errno));
+			goto out;
+		}
 	}
 	if (stagefd >= 0 && !small && syncfs(stagefd) != 0) {
 		*c->cause = xasprintf("cannot sync %s: %s", c->tree,
@@ -1232,6 +1264,8 @@ parent_fail:
 	}
 	rc = 0;
 out:
+	while (nsync > 0)
+		close(syncfds[--nsync]);
 	free(r.target);
 	{
 		/* What is left is what failed, or what an interrupted run
@@ -1345,6 +1379,28 @@ promote_new_text(struct plan_state *ps, const struct change *ch, size_t *len)
 	    len, ps->c->cause);
 }
 
+/*
+ * merge3, telling binary content (2: no merge, a conflict) from an error
+ * (-1 with *cause: libgit2 failed or cannot be loaded, which is no
+ * conflict). 0 clean, 1 conflicting.
+ */
+static int
+promote_merge(const char *b, size_t bl, const char *o, size_t ol,
+    const char *n, size_t nl, const char *path, int favor, struct buf *out,
+    char **cause)
+{
+	int	m;
+
+	m = merge3(b, bl, o, ol, n, nl, path, favor, out, cause);
+	if (m < 0 && (diff_is_binary(b, bl) || diff_is_binary(o, ol) ||
+	    diff_is_binary(n, nl))) {
+		free(*cause);
+		*cause = NULL;
+		return 2;
+	}
+	return m;
+}
+
 /* Plans one chosen change. 0 or -1 (errors, not conflicts). */
 static int
 promote_plan_one(struct plan_state *ps, const struct change *ch)
@@ -1359,7 +1415,6 @@ promote_plan_one(struct plan_state *ps, const struct change *ch)
 	enum approval_state as = APPROVAL_NONE;
 	size_t approved = 0;
 	int rc = -1, has_ap = 0, has_base = 0;
-	char *why = NULL;
 
 	memset(&r, 0, sizeof r);
 	memset(&base, 0, sizeof base);
@@ -1535,17 +1590,19 @@ promote_plan_one(struct plan_state *ps, const struct change *ch)
 			free(o);
 			goto out;
 		}
-		m = merge3(b, bl, o, ol, n, nl, ch->path, ps->o->favor == 
+		m = promote_merge(b, bl, o, ol, n, nl, ch->path, ps->o->favor ==
 		    PROMOTE_FAVOR_OURS ? 1 : ps->o->favor ==
-		    PROMOTE_FAVOR_THEIRS ? 2 : 0, &res, &why);
+		    PROMOTE_FAVOR_THEIRS ? 2 : 0, &res, c->cause);
 		free(b);
 		free(o);
 		free(n);
 		if (m < 0) {
+			buf_free(&res);
+			goto out;
+		}
+		if (m == 2) {
 			/* binary: a conflict unless resolved by a side */
 			m = 1;
-			free(why);
-			why = NULL;
 			if (ps->o->favor == 0) {
 				buf_free(&res);
 				promote_conflict(ps, ch, "changed in the real "
@@ -1608,7 +1665,6 @@ promote_plan_one(struct plan_state *ps, const struct change *ch)
 	}
 	rc = 0;
 out:
-	free(why);
 	free(r.target);
 	mentry_free(&base);
 	approval_free(&ap);
@@ -2476,16 +2532,15 @@ promote_check(struct store *st, uint32_t owner, const struct change *ch,
 	if (merged == NULL) {
 		struct buf res = BUF_INIT;
 
-		got = merge3(b, bl, o, ol, n, nl, ch->path, 0, &res, cause);
+		got = promote_merge(b, bl, o, ol, n, nl, ch->path, 0, &res,
+		    cause);
 		buf_free(&res);
 	} else
-		got = merge3(b, bl, o, ol, n, nl, ch->path, 0, merged, cause);
-	if (got < 0) {
-		/* binary: changed on both sides is a conflict */
-		free(*cause);
-		*cause = NULL;
-		got = 1;
-	}
+		got = promote_merge(b, bl, o, ol, n, nl, ch->path, 0, merged,
+		    cause);
+	if (got < 0)
+		goto out;
+	/* binary (2): changed on both sides is a conflict */
 	rc = got == 0 ? 1 : 2;
 out:
 	free(b);

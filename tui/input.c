@@ -620,29 +620,30 @@ input_drain(struct input *in, int final, input_fn fn, void *arg)
 {
 	struct input_event ev;
 	enum input_parse r;
-	size_t used, n;
+	size_t used;
 
-	while (in->npending > 0 && !in->pasting) {
-		r = input_parse(in->pending, in->npending, final, &ev, &used);
-		if (r == PARSE_PARTIAL) {
-			if (in->npending < INPUT_PENDING_MAX)
+	while (in->npending > 0) {
+		if (in->pasting)
+			used = input_paste(in, in->pending, in->npending, fn,
+			    arg);
+		else {
+			r = input_parse(in->pending, in->npending, final, &ev,
+			    &used);
+			if (r == PARSE_PARTIAL) {
+				if (in->npending < INPUT_PENDING_MAX)
+					return;
+				in->longseq = input_long_kind(in->pending,
+				    in->npending);
+				input_emit_pending_raw(in, fn, arg);
 				return;
-			in->longseq = input_long_kind(in->pending,
-			    in->npending);
-			input_emit_pending_raw(in, fn, arg);
-			return;
+			}
+			if (r == PARSE_EVENT)
+				fn(&ev, arg);
+			else if (r == PARSE_PASTE_START)
+				in->pasting = 1;
 		}
-		if (r == PARSE_EVENT)
-			fn(&ev, arg);
-		else if (r == PARSE_PASTE_START)
-			in->pasting = 1;
 		memmove(in->pending, in->pending + used, in->npending - used);
 		in->npending -= used;
-	}
-	if (in->pasting && in->npending > 0) {
-		n = in->npending;
-		in->npending = 0;
-		input_paste(in, in->pending, n, fn, arg);
 	}
 }
 

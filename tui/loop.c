@@ -372,6 +372,17 @@ loop_request(const struct control_request *req, int from_agent,
 
 /* ---- pagers (the review placeholder and a turn's diff) ---------------- */
 
+/* A child about to exec: the signals airlock blocks (for its signalfd)
+ * are the child's own again. */
+static void
+loop_child_signals(void)
+{
+	sigset_t none;
+
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+}
+
 /* Runs `airlock ARGS... | $PAGER` on the whole terminal, then comes back. */
 static void
 loop_pager(struct loop *l, char *const *args)
@@ -406,15 +417,16 @@ loop_pager(struct loop *l, char *const *args)
 	}
 	producer = fork();
 	if (producer == 0) {
+		loop_child_signals();
 		dup2(fds[1], STDOUT_FILENO);
 		execv("/proc/self/exe", argv);
 		_exit(127);
 	}
 	viewer = fork();
 	if (viewer == 0) {
+		/* the pager reads its keys from /dev/tty itself */
+		loop_child_signals();
 		dup2(fds[0], STDIN_FILENO);
-		if (open("/dev/tty", O_RDONLY) < 0)
-			_exit(127);
 		execvp(pargv[0], pargv);
 		_exit(127);
 	}
@@ -423,14 +435,18 @@ loop_pager(struct loop *l, char *const *args)
 	/* SIGCHLD is blocked for the warden's signalfd: waitpid still works */
 	if (producer > 0)
 		waitpid(producer, &status, 0);
+	status = 0;
 	if (viewer > 0)
 		waitpid(viewer, &status, 0);
-	free(copy);
 	reset_prog_mode();
 	clearok(curscr, TRUE);
 	l->dirty = 1;
 	if (viewer < 0 || producer < 0)
 		loop_message(l, "review: fork: %s", strerror(errno));
+	else if (WIFEXITED(status) && WEXITSTATUS(status) == 127)
+		loop_message(l, "review: cannot run the pager '%s' (set "
+		    "$PAGER)", pargv[0]);
+	free(copy);
 }
 
 static void

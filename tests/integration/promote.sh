@@ -403,6 +403,55 @@ is "each reject is checkpointed with its reason" "$(printf '%s' "$out" | jq -r '
 al status lr
 is "after the session, only the kept hunks are left" "$out" "M f.txt"
 
+
+# --- libgit2: loaded to diff and merge only, never to promote whole files --
+new_world
+cd "$T" || exit 1
+al run --headless -- sh -c 'printf "more\n" >>a.txt; sed -i "s/^three$/THREE/" src/deep/lines.txt'
+# (LD_DEBUG: the loader says on stderr what it loads)
+LD_DEBUG=libs "$AIRLOCK" diff >/dev/null 2>"$W/ld.err"
+contains "airlock diff loads libgit2" "$(cat "$W/ld.err")" "libgit2.so"
+lib=$(sed -n 's/.*trying file=\(.*libgit2\.so[^ ]*\)$/\1/p' "$W/ld.err" | head -1)
+check "... from a file the loader names" test -f "$lib"
+LD_DEBUG=files "$AIRLOCK" promote a.txt >/dev/null 2>"$W/ld.err"
+is "a promotion of a whole file succeeds" "$?" 0
+is "... never loading libgit2" "$(grep -c libgit2 "$W/ld.err")" 0
+is "... the file is promoted" "$(cat a.txt)" "$(printf 'hello\nmore')"
+al unpromote
+is "it is unpromoted" "$(cat a.txt)" "hello"
+# The user edits another line of a file the session changed: promoting it
+# merges. With libgit2's file hidden (an empty file mounted over it, in a
+# mount namespace of its own), whole files still promote, and what needs
+# libgit2 fails saying why, writing nothing.
+sed -i 's/^one$/ONE/' src/deep/lines.txt
+: >"$W/empty.so"
+nogit2() {
+	local o e ns="unshare -m"
+	[ "$(id -u)" = 0 ] || ns="unshare -r -m"
+	o=$(mktemp) e=$(mktemp)
+	$ns sh -c 'mount --bind "$1" "$2" && shift 2 && exec "$@"' sh \
+		"$W/empty.so" "$lib" "$AIRLOCK" "$@" >"$o" 2>"$e" </dev/null
+	rc=$?
+	out=$(cat "$o")
+	err=$(cat "$e")
+	rm -f "$o" "$e"
+}
+nogit2 diff
+is "without libgit2, diff fails" "$rc" 1
+contains "... saying it cannot load it, and why" "$err" "airlock: diff: cannot load libgit2.so."
+contains "... (the loader's reason)" "$err" "file too short"
+before=$(tree_fingerprint "$T")
+nogit2 promote src/deep/lines.txt
+is "a promotion that merges fails" "$rc" 1
+contains "... saying libgit2 is missing (not a conflict)" "$err" "airlock: promote: cannot load libgit2.so."
+is "... writing nothing" "$(tree_fingerprint "$T")" "$before"
+nogit2 promote a.txt
+is "a promotion of a whole file succeeds without libgit2" "$rc" 0
+is "... the file is promoted" "$(cat a.txt)" "$(printf 'hello\nmore')"
+al promote src/deep/lines.txt
+is "with libgit2, the merge is promoted" "$rc" 0
+is "... both sides' edits are there" "$(cat src/deep/lines.txt)" "$(printf 'ONE\ntwo\nTHREE')"
+
 # --- interrupted promotions are finished by the next command --------------
 # 20k files; each round kills a promotion (or, once promoted, the unpromote
 # that undoes it) at a random moment; the next command finishes it: the
