@@ -111,8 +111,9 @@ check "keys reach the agent after the review" tui_wait_for '^got: after review'
 
 # Quit with changes: a question on the status line.
 tui_prefix q
-check "prefix q with changes asks on the status line" tui_wait_status 'quit\?.*\[y/N\]'
+check "prefix q with changes asks on the status line" tui_wait_status 'quit\? \[y/N\]'
 question=$(tui_status)
+contains "... which says how to review them later" "$question" "airlock status"
 tui_keys n
 check "n: the question goes" tui_wait_status_gone 'quit\?'
 say "still here"
@@ -121,7 +122,6 @@ tui_prefix q
 tui_wait_status '\?'
 tui_keys y
 check "y: airlock quits" tui_wait_for '^\[exited [0-9]+\]'
-diag "the question: $question"
 al status keys
 contains "the session's changes stay after quitting" "$out" review.txt
 is "... and it is not running" \
