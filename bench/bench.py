@@ -18,7 +18,7 @@ CKPT = os.path.abspath(sys.argv[2])
 REPORT = sys.argv[3]
 RUNS = int(os.environ.get("BENCH_RUNS", "31"))
 BASE = os.environ.get("BENCH_DIR", "/var/tmp")
-ALL_SECTIONS = ("status", "checkpoint", "promote")
+ALL_SECTIONS = ("status", "checkpoint", "promote", "tui")
 SECTIONS = os.environ.get("BENCH_SECTIONS", ",".join(ALL_SECTIONS)).split(",")
 
 
@@ -1346,6 +1346,354 @@ def report_promote(cases, new, newj, large, small, machine):
     return out
 
 
+# The terminal UI: airlock against tmux in the same run. Each side runs in
+# a tmux server of its own (no client attached, as the TUI tests do), in a
+# pane of TUI_W x TUI_H: airlock's pane runs `airlock run -- CMD`, the
+# baseline's runs CMD directly.
+
+TUI_RUNS = int(os.environ.get("BENCH_TUI_RUNS", "3"))   # cat of the file
+TUI_KEYS = int(os.environ.get("BENCH_TUI_KEYS", "200"))  # latency samples
+TUI_CAT_BYTES = 50 * 1000 * 1000
+TUI_SEQ = 20000
+TUI_W, TUI_H = 120, 40
+TUI_READY = "airlock-bench-ready"
+TUI_MARK = "airlock-bench-done"
+# ESC sequences in a terminal's output (CSI, OSC, charset and two-byte
+# ones), to find a typed character among them
+TUI_ESCAPES = re.compile(rb"\x1b(\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(\x07|\x1b\\)|"
+                         rb"[()*+].|[^\[\]()*+])")
+
+
+class Tmux:
+    """A private tmux server."""
+
+    def __init__(self, name, env, history=2000):
+        self.sock = "airlock-bench-%d-%s" % (os.getpid(), name)
+        self.env = env
+        self.run("start-server", ";", "set", "-g", "exit-empty", "off", ";",
+                 "set", "-g", "status", "off", ";",
+                 "set", "-g", "default-terminal", "tmux-256color", ";",
+                 "set", "-g", "history-limit", str(history))
+
+    def run(self, *args):
+        r = subprocess.run(["tmux", "-L", self.sock, "-f", "/dev/null"] + list(args),
+                           env=self.env, capture_output=True, text=True)
+        if r.returncode != 0:
+            raise RuntimeError("tmux %s: %s" % (" ".join(args), r.stderr.strip()))
+        return r.stdout
+
+    def new(self, name, cwd, argv):
+        self.run("new-session", "-d", "-s", name, "-x", str(TUI_W), "-y", str(TUI_H),
+                 "-c", cwd, *argv)
+
+    def show(self, name, fmt):
+        return self.run("display", "-p", "-t", "=%s:" % name, fmt).strip()
+
+    def wait_for(self, name, text, timeout=120.0, every=0.01):
+        """The time text first shows on the screen of session name."""
+        end = time.perf_counter() + timeout
+        while time.perf_counter() < end:
+            if text in self.run("capture-pane", "-p", "-J", "-t", "=%s:" % name):
+                return time.perf_counter()
+            time.sleep(every)
+        raise RuntimeError("tmux: %r never showed in %s:\n%s" % (
+            text, name, self.run("capture-pane", "-p", "-t", "=%s:" % name)))
+
+    def kill(self):
+        subprocess.run(["tmux", "-L", self.sock, "-f", "/dev/null", "kill-server"],
+                       env=self.env, capture_output=True)
+
+
+def proc_cpu(pid):
+    """User + system CPU seconds of a process."""
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def proc_kb(pid, key):
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith(key + ":"):
+                return int(line.split()[1])
+    return 0
+
+
+def wait_gone(pid, timeout=10.0):
+    end = time.perf_counter() + timeout
+    while time.perf_counter() < end and os.path.exists("/proc/%d" % pid):
+        time.sleep(0.02)
+
+
+def tui_world(work):
+    """A tree (a git repository), a store and a HOME for the TUI runs."""
+    tree = os.path.join(work, "tui-tree")
+    os.makedirs(tree)
+    subprocess.run(["git", "init", "-q", tree], check=True)
+    with open(os.path.join(tree, "README"), "w") as f:
+        f.write("bench\n")
+    home = os.path.join(work, "tui-home")
+    os.makedirs(home)
+    env = dict(os.environ, HOME=home, AIRLOCK_HOME=os.path.join(work, "tui-store"),
+               LANG="C.UTF-8", TERM="xterm-256color")
+    for k in ("TMUX", "TMUX_PANE", "AIRLOCK_KEYS"):
+        env.pop(k, None)
+    return tree, env
+
+
+def tui_text_file(path, size):
+    """About size bytes (whole lines) of log-like text (ASCII, 40 to 120
+    columns); returns the size."""
+    words = ("alpha", "beta", "gamma", "delta", "epsilon", "request", "done",
+             "checkpoint", "scratch", "overlay", "INFO", "WARN", "0x7f3a", "42")
+    lines, n, i = [], 0, 0
+    while n < 1 << 20:
+        k = 6 + i * 7 % 15
+        line = "%08d %s\n" % (i, " ".join(words[(i * 3 + j) % len(words)] for j in range(k)))
+        lines.append(line)
+        n += len(line)
+        i += 1
+    block = "".join(lines).encode()
+    written = 0
+    with open(path, "wb") as f:
+        while written + len(block) <= size:
+            f.write(block)
+            written += len(block)
+        rest = block[:size - written]
+        rest = rest[:rest.rfind(b"\n") + 1]
+        f.write(rest)
+        written += len(rest)
+    return written
+
+
+def tui_cat_once(srv, name, tree, prefix, path):
+    """Seconds from Enter until the line after `cat path` shows, and the CPU
+    seconds of airlock (0 for the baseline) and of the tmux server."""
+    script = 'echo %s; read x; cat "$0"; echo %s; exec sleep 3600' % (TUI_READY, TUI_MARK)
+    srv.new(name, tree, prefix + ["sh", "-c", script, path])
+    srv.wait_for(name, TUI_READY, timeout=30)
+    pane = int(srv.show(name, "#{pane_pid}"))
+    server = int(srv.show(name, "#{pid}"))
+    cpu0 = proc_cpu(pane) if prefix else 0, proc_cpu(server)
+    t0 = time.perf_counter()
+    srv.run("send-keys", "-t", "=%s:" % name, "Enter")
+    t1 = srv.wait_for(name, TUI_MARK, timeout=600)
+    cpu1 = proc_cpu(pane) if prefix else 0, proc_cpu(server)
+    srv.run("kill-session", "-t", "=" + name)
+    wait_gone(pane)
+    return t1 - t0, cpu1[0] - cpu0[0], cpu1[1] - cpu0[1]
+
+
+def tui_rss(srv, name, tree, prefix, airlock):
+    """VmRSS (kB) before and after `seq 1 TUI_SEQ` in the pane, and VmHWM:
+    of airlock's supervisor, or of the tmux server for the baseline."""
+    script = 'echo %s; read x; seq 1 %d; echo %s; exec sleep 3600' % (
+        TUI_READY, TUI_SEQ, TUI_MARK)
+    srv.new(name, tree, prefix + ["sh", "-c", script])
+    srv.wait_for(name, TUI_READY, timeout=30)
+    pid = int(srv.show(name, "#{pane_pid}" if airlock else "#{pid}"))
+    time.sleep(0.5)
+    before = proc_kb(pid, "VmRSS")
+    srv.run("send-keys", "-t", "=%s:" % name, "Enter")
+    srv.wait_for(name, TUI_MARK, timeout=120)
+    time.sleep(0.5)
+    after, peak = proc_kb(pid, "VmRSS"), proc_kb(pid, "VmHWM")
+    srv.run("kill-session", "-t", "=" + name)
+    if airlock:
+        wait_gone(pid)
+    return before, after, peak
+
+
+def tui_latency(argv, cwd, env, keys):
+    """Milliseconds from writing one key to a pty running argv until the
+    key shows in what it prints, keys times (the median is reported)."""
+    import fcntl
+    import pty
+    import select
+    import struct
+    import termios
+
+    pid, fd = pty.fork()
+    if pid == 0:
+        try:
+            fcntl.ioctl(0, termios.TIOCSWINSZ, struct.pack("HHHH", TUI_H, TUI_W, 0, 0))
+            os.chdir(cwd)
+            os.execvpe(argv[0], argv, env)
+        finally:
+            os._exit(127)
+
+    def drain(quiet, limit=10.0):
+        """Reads until nothing came for quiet seconds."""
+        out = b""
+        end = time.perf_counter() + limit
+        while time.perf_counter() < end:
+            r, _, _ = select.select([fd], [], [], quiet)
+            if not r:
+                break
+            try:
+                out += os.read(fd, 65536)
+            except OSError:
+                break
+        return out
+
+    times = []
+    try:
+        drain(0.5, limit=15.0)  # start-up
+        for i in range(keys):
+            if i and i % 40 == 0:  # a new line now and then; not timed
+                os.write(fd, b"\r")
+                drain(0.1)
+            key = bytes([ord("a") + i % 26])
+            got = b""
+            t0 = time.perf_counter()
+            os.write(fd, key)
+            while True:
+                r, _, _ = select.select([fd], [], [], 5.0)
+                if not r:
+                    raise RuntimeError("%s: no echo of %r (got %r)" % (argv[0], key, got))
+                got += os.read(fd, 65536)
+                if key in TUI_ESCAPES.sub(b"", got):
+                    break
+            times.append((time.perf_counter() - t0) * 1000.0)
+            drain(0.02)
+    finally:
+        os.write(fd, b"\x04")  # EOF for cat
+        try:
+            os.close(fd)
+        except OSError:
+            pass
+        end = time.perf_counter() + 10
+        while time.perf_counter() < end:
+            if os.waitpid(pid, os.WNOHANG)[0] == pid:
+                break
+            time.sleep(0.02)
+        else:
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+    return times
+
+
+def tui_section(work):
+    started = time.time()
+    tree, env = tui_world(work)
+    big = os.path.join(work, "tui-50mb.txt")
+    size = tui_text_file(big, TUI_CAT_BYTES)
+    al_prefix = [BIN, "run", "--"]
+    out = {"cat": {"airlock": [], "tmux": []}}
+
+    # (a) cat of 50 MB: airlock in tmux, and tmux alone
+    for side in ("airlock", "tmux"):
+        srv = Tmux("cat-" + side, env)
+        try:
+            for i in range(TUI_RUNS):
+                log("tui: cat of 50 MB, %s, run %d" % (side, i + 1))
+                out["cat"][side].append(tui_cat_once(
+                    srv, "c%d" % i, tree, al_prefix if side == "airlock" else [], big))
+        finally:
+            srv.kill()
+
+    # (b) keypress to screen: a pty of ours running each
+    log("tui: latency")
+    lat_env = dict(env)
+    lat = {
+        "airlock": tui_latency(al_prefix + ["cat"], tree, lat_env, TUI_KEYS),
+        "tmux": tui_latency(["tmux", "-f", "/dev/null", "-L",
+                             "airlock-bench-%d-lat" % os.getpid(), "new-session", "cat"],
+                            tree, lat_env, TUI_KEYS),
+        "cat": tui_latency(["cat"], tree, lat_env, TUI_KEYS),
+    }
+    subprocess.run(["tmux", "-L", "airlock-bench-%d-lat" % os.getpid(), "kill-server"],
+                   capture_output=True)
+
+    # (c) memory after TUI_SEQ lines (10,000 of them kept as scrollback)
+    log("tui: memory")
+    rss = {}
+    for side in ("airlock", "tmux"):
+        srv = Tmux("rss-" + side, env, history=10000)
+        try:
+            rss[side] = tui_rss(srv, "m", tree, al_prefix if side == "airlock" else [],
+                                side == "airlock")
+        finally:
+            srv.kill()
+    return report_tui(out, lat, rss, size, time.time() - started)
+
+
+def report_tui(out, lat, rss, size, seconds):
+    mb = size / 1e6
+
+    def cat(side, k):
+        return med([r[k] for r in out["cat"][side]])
+
+    def pct(v, p):
+        v = sorted(v)
+        return v[min(len(v) - 1, int(len(v) * p))]
+
+    a_s, t_s = cat("airlock", 0), cat("tmux", 0)
+    lines = [
+        "## Terminal UI (issue: the terminal UI)",
+        "",
+        "airlock's TUI against tmux, in the same run on this machine (%d cores; "
+        "%.0f s). Each side runs in a tmux server of its own with no client "
+        "attached, in a pane of %dx%d: airlock's pane runs `airlock run -- CMD` "
+        "(so its output goes through tmux as well: tmux alone is the baseline), "
+        "the other CMD directly." % (os.cpu_count(), seconds, TUI_W, TUI_H),
+        "",
+        "### Output: `cat` of a 50 MB text file",
+        "",
+        "From Enter (tmux send-keys) until the line printed after `cat` shows on "
+        "the screen (capture-pane every 10 ms); medians of %d runs; CPU time of "
+        "the processes over the same span." % TUI_RUNS,
+        "",
+        "| | time | throughput | airlock CPU | tmux server CPU |",
+        "|---|---:|---:|---:|---:|",
+        "| airlock in tmux | %s | %.0f MB/s | %.2f s | %.2f s |" % (
+            fmt_ms(a_s * 1000), mb / a_s, cat("airlock", 1), cat("airlock", 2)),
+        "| tmux alone | %s | %.0f MB/s | - | %.2f s |" % (
+            fmt_ms(t_s * 1000), mb / t_s, cat("tmux", 2)),
+        "",
+        "- Throughput of airlock in tmux / tmux alone: **%.2fx** (target: at least "
+        "1x: %s)." % (t_s / a_s, "met" if a_s <= t_s else "not met"),
+        "",
+        "### Keypress to screen",
+        "",
+        "A pty of the benchmark's own (%dx%d, TERM=xterm-256color) runs the "
+        "command; one key is written and timed until it shows in the output "
+        "(escape sequences aside), %d keys, a new line every 40 (not timed)." % (
+            TUI_W, TUI_H, TUI_KEYS),
+        "",
+        "| command | median | 90th percentile | max |",
+        "|---|---:|---:|---:|",
+    ]
+    for key, label in (("airlock", "`airlock run -- cat`"),
+                       ("tmux", "`tmux -f /dev/null new-session cat`, attached"),
+                       ("cat", "`cat` (the kernel's echo: the floor)")):
+        v = lat[key]
+        lines.append("| %s | %s | %s | %s |" % (label, fmt_ms(med(v)), fmt_ms(pct(v, 0.9)),
+                                               fmt_ms(max(v))))
+    a_b, a_a, a_p = rss["airlock"]
+    t_b, t_a, t_p = rss["tmux"]
+    lines += [
+        "",
+        "### Memory with 10,000 lines of scrollback",
+        "",
+        "`seq 1 %d` in the pane; VmRSS before and 0.5 s after, and the peak "
+        "(VmHWM). airlock keeps 10,000 lines of scrollback; the tmux server's "
+        "history-limit is set to 10000 as well." % TUI_SEQ,
+        "",
+        "| process | before | after | peak |",
+        "|---|---:|---:|---:|",
+        "| airlock (the supervisor: the TUI) | %s | %s | %s |" % (
+            fmt_bytes(a_b * 1024), fmt_bytes(a_a * 1024), fmt_bytes(a_p * 1024)),
+        "| tmux server | %s | %s | %s |" % (
+            fmt_bytes(t_b * 1024), fmt_bytes(t_a * 1024), fmt_bytes(t_p * 1024)),
+        "",
+        "- airlock's resident memory after the scrollback: %s (target: under 50 MB: "
+        "%s)." % (fmt_bytes(a_a * 1024), "met" if a_a * 1024 < 50e6 else "not met"),
+        "",
+    ]
+    return lines
+
+
 def split_report(text):
     """The report's header lines and its "## " sections, in order:
     (header, [(title line, lines)])."""
@@ -1401,6 +1749,8 @@ def main():
             sections.append(checkpoint_section(work))
         if "promote" in SECTIONS:
             sections.append(promote_section(work))
+        if "tui" in SECTIONS:
+            sections.append(tui_section(work))
     finally:
         rmtree(work)
     lines = [
