@@ -20,18 +20,18 @@
 #   anything else    prints "got: LINE"
 # A SIGWINCH prints "winch: ROWS COLS".
 airlock=${1:?usage: agent.sh AIRLOCK}
-trap 'echo; echo "winch: $(stty size)"; printf "agent> "' WINCH
+# bash restarts a read that SIGWINCH interrupts and runs the trap only
+# after it (and reads a terminal byte by byte, so a read -t would split
+# lines): a helper in the background says when the size changes.
+(
+	trap 'echo; echo "winch: $(stty size </dev/tty)"; printf "agent> "' WINCH
+	while kill -0 $$ 2>/dev/null; do sleep 0.05; done
+) &
 set -f  # the words of a line are no patterns
 echo "agent ready"
 while :; do
 	printf 'agent> '
-	IFS= read -r line
-	st=$?
-	if [ $st -gt 128 ]; then
-		continue  # a signal (WINCH) interrupted the read
-	elif [ $st -ne 0 ]; then
-		exit 0
-	fi
+	IFS= read -r line || exit 0
 	set -- $line
 	case ${1:-} in
 	write)

@@ -19,7 +19,7 @@ check "the status line counts what is hidden" grep -Eq '[1-9][0-9]* hidden' <<<"
 
 # Typing.
 tui_type "hello wörld"
-check "typed text echoes in the pane" tui_wait_for '^agent> hello wörld$'
+check "typed text echoes in the pane" tui_wait_for 'agent> hello wörld$'
 tui_keys Enter
 check "the agent reads the line" tui_wait_for '^got: hello wörld$'
 tui_type "a mistake"
@@ -39,7 +39,7 @@ raw() {  # raw N KEYS...: the agent reads N raw bytes
 }
 raw 1 'C-]' 'C-]'
 check "prefix twice sends the prefix (0x1d) to the agent" tui_wait_for '^raw: 1d$'
-raw 10 C-a é Up C-c Tab Escape
+raw 9 C-a é Up C-c Tab Escape
 check "control keys, UTF-8, arrows, C-c, Tab and Escape reach the agent" \
 	tui_wait_for '^raw: 01 c3 a9 1b 5b 41 03 09 1b$'
 raw 2 C-b C-]
@@ -52,7 +52,7 @@ raw 6
 tmux_ paste-buffer -p -b t -t =al:
 check "a paste reaches the agent as typed when it did not ask for bracketed paste" \
 	tui_wait_for '^raw: 70 61 73 74 65 64$'
-tui_type "bpaste 16"
+tui_type "bpaste 18"
 tui_keys Enter
 tui_wait_for '^raw ready'
 tmux_ paste-buffer -p -b t -t =al:
@@ -91,6 +91,7 @@ for size in "20 3" "5 2" "1 1" "2 1" "1 5" "200 2"; do
 	tui_resize $size
 done
 tui_resize 80 24
+tui_wait_for '^winch: 23 80$'
 tui_type "size"
 tui_keys Enter
 check "after tiny sizes (down to 1x1) the agent runs at 23x80" tui_wait_for '^size: 23 80$'

@@ -10,7 +10,8 @@ not capture cells cleared with a background colour).
     python3 cells.py WANT GOT [ROWS]
 
 compares the first ROWS rows (default: all of WANT). Exit 0 when the same;
-else 1 with the differences on stdout.
+else 1 with the differences on stdout. CELLS_IGNORE (attributes, comma-
+separated, e.g. "dim") leaves those attributes out of the comparison.
 
     python3 cells.py --style SCREEN TEXT
 
@@ -18,6 +19,7 @@ prints the colours and attributes of the first cell of the first place
 TEXT shows on SCREEN ("plain" when it has none); exit 1 when it does not
 show.
 """
+import os
 import sys
 import unicodedata
 
@@ -166,9 +168,14 @@ def same_color(want, got):
     return False
 
 
+IGNORE = frozenset(a for a in os.environ.get("CELLS_IGNORE", "").split(",") if a)
+
+
 def same_cell(want, got):
     if want[0] != got[0]:
         return False
+    want = want[:3] + [want[3] - IGNORE]
+    got = got[:3] + [got[3] - IGNORE]
     blanks = want[0] == " "
     wa = want[3] - {"bold", "italic", "dim", "blink"} if blanks else want[3]
     ga = got[3] - {"bold", "italic", "dim", "blink"} if blanks else got[3]

@@ -3,7 +3,8 @@
 # /opt/airlock-agents) starts inside airlock with a fresh HOME and no
 # network, and its first screen looks as it does directly in tmux. No
 # network is needed: both sides send its requests to a closed port, so both
-# show the same "Unable to connect" welcome screen.
+# show the same "Unable to connect" welcome screen, after which Claude Code
+# exits 1; a shell around it keeps the screen (and airlock running).
 #
 # AIRLOCK_TEST_CLAUDE names the binary (default: /opt/airlock-agents/bin/claude,
 # then claude on PATH). When it is missing the test skips, unless
@@ -26,13 +27,15 @@ diag "$("$claude" --version 2>&1 | head -1)"
 mkdir "$W/refhome"
 TUI_ENV=(HTTPS_PROXY=http://127.0.0.1:9 HTTP_PROXY=http://127.0.0.1:9
 	CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC=1 DISABLE_AUTOUPDATER=1)
-REF_ENV=(HOME="$W/refhome")
+check "the agent's terminal variables" ref_env_like_agent
+REF_ENV+=(HOME="$W/refhome")
 
-tui_airlock 100 31 --name claude --net none -- "$claude"
+cmd=(sh -c '"$0"; echo "claude exited $?"; exec sleep 3600' "$claude")
+tui_airlock 100 31 --name claude --net none -- "${cmd[@]}"
 check "Claude Code starts inside airlock" tui_wait_for 'Welcome to Claude Code' 30
-ref_like_agent "$claude"
+ref_like_agent "${cmd[@]}"
 check "Claude Code starts directly" ref_wait_for 'Welcome to Claude Code' 30
-both_wait_for 'Unable to connect|Failed to connect|[Cc]hoose|[Tt]heme' 30
+both_wait_for '^claude exited [0-9]+' 30
 compare_screens "Claude Code's first screen looks as it does in tmux" 20
 tui_prefix q
 check "quit" tui_wait_for '^\[exited [0-9]+\]'

@@ -8,21 +8,30 @@
 new_world
 cd "$T" || exit 1
 
-# The agent's TERM, which the reference gets too.
-tui_airlock 80 24 --name term -- sh -c 'echo "term=$TERM."; exec sleep 3600'
-check "the agent has a TERM" tui_wait_for '^term=.+\.$'
-agent_term=$(tui_capture | sed -n 's/^term=\(.*\)\.$/\1/p')
-diag "the agent's TERM: $agent_term"
-tui_kill
+# The agent's TERM and COLORTERM, which the reference gets too.
+check "the agent's terminal variables" ref_env_like_agent
 TUI_ENV=(LESSHISTFILE=-)
-REF_ENV=(TERM="$agent_term")
 
 colors=$(tui_script colors.sh)
 tui_airlock 100 30 --name colors -- "$colors"
 check "the colour test runs in airlock" tui_wait_for '^colors: done'
 ref_like_agent "$colors"
 check "the colour test runs directly" ref_wait_for '^colors: done'
-compare_screens "the colour test looks as it does in tmux (colours, attributes, wide chars)"
+CELLS_IGNORE=dim,strike compare_screens \
+	"the colour test looks as it does in tmux (colours, attributes, wide chars; dim and strike aside)"
+# Two attributes do not make it through yet: libvterm 0.1.4 has no faint
+# (SGR 2 is dropped) and ncurses no strikethrough. TODO until they do (an
+# unexpected pass fails CI, to take the TODO out).
+todo() {  # todo DESC WHY: passes when the screens are the same
+	tap_n=$((tap_n + 1))
+	if [ -z "$(screens_differ)" ]; then
+		printf 'ok %d - %s # TODO %s\n' "$tap_n" "$1" "$2"
+	else
+		printf 'not ok %d - %s # TODO %s\n' "$tap_n" "$1" "$2"
+	fi
+}
+CELLS_IGNORE=strike todo "dim text (SGR 2) stays dim" "libvterm 0.1.4 drops SGR 2"
+CELLS_IGNORE=dim todo "struck-through text (SGR 9) stays so" "ncurses has no strikethrough attribute"
 tui_kill
 ref_kill
 

@@ -48,9 +48,9 @@ check "escapes in a keymap file do not reach the screen" tui_wait_for '^agent re
 check "... nor colour the status line" bash -c '! tmux -L "$0" -f /dev/null capture-pane -p -e -t =al: -S -1 -E -1 |
 	grep -Eq "\[(3|38;5;)1m"' "$TUI_SOCKET"
 tui_prefix x
-check "the rest of the keymap applies (prefix x: timeline)" tui_wait_for '#0 .*start'
+check "the rest of the keymap applies (prefix x: timeline)" tui_wait_for "$TIMELINE0"
 tui_prefix T
-check "... and its last line too (prefix T closes it)" tui_wait_gone '#0 .*start'
+check "... and its last line too (prefix T closes it)" tui_wait_gone "$TIMELINE0"
 
 # Help.
 tui_prefix '?'
@@ -62,18 +62,27 @@ tui_keys Escape
 check "a key closes it" tui_wait_gone 'any key closes'
 say "after help"
 check "keys reach the agent again" tui_wait_for '^got: after help'
+tui_prefix q
+check "quit at once (no changes)" tui_wait_for '^\[exited [0-9]+\]'
+
+# The rest with a good keymap (the message about the bad one would cover
+# the status line for a while).
+printf 'set idle-ms 60000\n' >"$W/good.keys"
+AIRLOCK_KEYS=$W/good.keys
+tui_airlock 120 30 --name keys2 -- "$agent" "$AIRLOCK"
+tui_wait_for '^agent>'
 
 # Zoom: with the timeline open, the agent's pane takes the whole window.
 tui_prefix t
-check "timeline open" tui_wait_for '#0 .*start'
-check "the agent is narrower" tui_wait_for '^winch: 29 ([1-9]|[1-9][0-9]|10[0-9]|11[0-9])$'
+check "timeline open" tui_wait_for "$TIMELINE0"
+check "the agent is narrower" tui_wait_for '^winch: 29 ([1-9]|[1-9][0-9]|10[0-9]|11[0-9]) +│'
 tui_prefix z
-check "prefix z zooms the agent's pane: no timeline" tui_wait_gone '#0 .*start'
+check "prefix z zooms the agent's pane: no timeline" tui_wait_gone "$TIMELINE0"
 check "... and the agent gets the full width" tui_wait_for '^winch: (29|30) 120$'
 tui_prefix z
-check "prefix z again: the timeline is back" tui_wait_for '#0 .*start'
+check "prefix z again: the timeline is back" tui_wait_for "$TIMELINE0"
 tui_prefix t
-tui_wait_gone '#0 .*start'
+tui_wait_gone "$TIMELINE0"
 
 # Copy mode: scroll back, search, select a line, copy it (OSC 52).
 say "lines 200"
@@ -122,10 +131,10 @@ tui_prefix q
 tui_wait_status '\?'
 tui_keys y
 check "y: airlock quits" tui_wait_for '^\[exited [0-9]+\]'
-al status keys
+al status keys2
 contains "the session's changes stay after quitting" "$out" review.txt
 is "... and it is not running" \
-	"$("$AIRLOCK" list --json </dev/null | jq -r '.[] | select(.name == "keys") | .state')" exited
+	"$("$AIRLOCK" list --json </dev/null | jq -r '.[] | select(.name == "keys2") | .state')" exited
 
 # Another prefix: C-b; C-] is then an ordinary key.
 printf 'set prefix C-b\nset idle-ms 60000\n' >"$W/other.keys"
@@ -134,9 +143,10 @@ tui_airlock 100 24 --name other -- "$agent" "$AIRLOCK"
 tui_wait_for '^agent>'
 check "no error from a good keymap" bash -c '! grep -q "other.keys:" <<<"$0"' "$(tui_status)"
 tui_keys C-b t
-check "set prefix C-b: C-b t opens the timeline" tui_wait_for '#0 .*start'
+check "set prefix C-b: C-b t opens the timeline" tui_wait_for "$TIMELINE0"
 tui_keys C-b t
-tui_wait_gone '#0 .*start'
+tui_wait_gone "$TIMELINE0"
+tui_wait_for '^winch: 23 100$'
 say "raw 2"
 tui_wait_for '^raw ready'
 tui_keys 'C-]' C-b C-b

@@ -44,9 +44,12 @@ tmux_ start-server \; set -g exit-empty off \; \
 	set -g escape-time 0 \; set -g history-limit 2000 \; \
 	set -g default-size 80x24 || { echo "Bail out! tmux does not start"; exit 1; }
 
+# At exit, also when a script ends early (finish cleans the worlds too; a
+# second time does no harm).
 tui_cleanup() {
 	tmux_ kill-server >/dev/null 2>&1
 	rm -rf "$TUI_TMP"
+	cleanup_world
 }
 trap 'tui_cleanup' EXIT
 
@@ -195,6 +198,8 @@ tui_wait_status_gone() {
 	tui_show
 	return 1
 }
+# The timeline's first line (the status line shows "#0 start" too).
+TIMELINE0='[│|x] ?#0 [0-9:]+ start'
 # tui_prefix KEY...: the prefix (C-]) then the keys.
 tui_prefix() { tui_keys 'C-]' "$@"; }
 
@@ -214,6 +219,20 @@ ref_wait_for() { session_wait_for ref "$@"; }
 ref_resize() { session_resize ref "$@"; }
 ref_show() { session_show ref; }
 ref_kill() { session_kill ref; }
+
+# ref_env_like_agent: sets REF_ENV to the terminal variables airlock gives
+# its agent (TERM, COLORTERM), so that a program run directly picks the
+# same colours and sequences as inside airlock. Runs airlock once for it.
+ref_env_like_agent() {
+	local v
+	tui_airlock 80 24 --name env -- sh -c 'echo "env=$TERM,${COLORTERM:-}."; exec sleep 3600'
+	tui_wait_for '^env=.*\.$' || return 1
+	v=$(tui_capture | sed -n 's/^env=\(.*\)\.$/\1/p')
+	tui_kill
+	REF_ENV=(TERM="${v%%,*}")
+	[ -n "${v#*,}" ] && REF_ENV+=(COLORTERM="${v#*,}")
+	diag "the agent's terminal: TERM=${v%%,*} COLORTERM=${v#*,}"
+}
 
 # both_keys KEYS...: the same keys to both sessions.
 both_keys() { tui_keys "$@"; ref_keys "$@"; }

@@ -11,7 +11,9 @@ new_world
 cd "$T" || exit 1
 agent=$(tui_script agent.sh)
 mkdir -m 700 "$W/screens"
-printf 'startup_message off\nhardstatus off\nvbell off\n' >"$W/screenrc"
+# autodetach off: screen ends with its tmux pane (else it would detach
+# and keep airlock running after the test)
+printf 'startup_message off\nhardstatus off\nvbell off\nautodetach off\n' >"$W/screenrc"
 TUI_ENV=(SCREENDIR="$W/screens")
 
 tui_start 100 30 screen -c "$W/screenrc" -S airlock-test \
@@ -25,9 +27,9 @@ tui_type "through screen"
 tui_keys Enter
 check "typing reaches the agent" tui_wait_for '^got: through screen$'
 tui_prefix t
-check "the prefix passes through screen (timeline)" tui_wait_for '#0 .*start'
+check "the prefix passes through screen (timeline)" tui_wait_for "$TIMELINE0"
 tui_prefix t
-tui_wait_gone '#0 .*start'
+tui_wait_gone "$TIMELINE0"
 tui_resize 80 20
 check "a resize reaches the agent through screen" tui_wait_for '^winch: 19 80$'
 tui_prefix q
