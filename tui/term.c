@@ -115,6 +115,15 @@ struct term {
 	int			 fast_charsets; /* bit n: Gn may not be ASCII */
 	int			 fast_inter;    /* ESC's first intermediate */
 	int			 fast_ninter;
+	/* The screen when fast_shadow: rows of plain text, the cursor after
+	 * the last one's (or at its start after a CR). */
+	int			 fast_shadow;
+	unsigned char		*fast_text;     /* rows x cols, a ring */
+	int			*fast_len;
+	int			 fast_first;    /* the ring's top row */
+	int			 fast_cr;
+	int			 fast_skip;     /* scrolls already pushed */
+	struct buf		 fast_out;
 };
 
 static const struct term_cell term_blank = { .width = 1 };
@@ -636,6 +645,7 @@ term_create(int rows, int cols)
 	buf_init(&t->answers);
 	buf_init(&t->pack);
 	buf_init(&t->string);
+	buf_init(&t->fast_out);
 	t->sink = &t->answers;
 	vterm_output_set_callback(t->vt, term_output, t);
 	t->sb = xcalloc(TERM_SCROLLBACK, sizeof *t->sb);
@@ -670,6 +680,9 @@ term_free(struct term *t)
 	buf_free(&t->answers);
 	buf_free(&t->pack);
 	buf_free(&t->string);
+	buf_free(&t->fast_out);
+	free(t->fast_text);
+	free(t->fast_len);
 	free(t);
 }
 
@@ -867,33 +880,150 @@ term_fast_push_text(struct term *t, const unsigned char *s, int n)
 	term_sb_add(t, line);
 }
 
-static int
-term_fast_printable(unsigned char c)
+/* The ring's row r (0 the top). */
+static unsigned char *
+term_fast_row(struct term *t, int r, int **len)
 {
-	return c >= 0x20 && c <= 0x7e;
+	int	slot = (t->fast_first + r) % t->rows;
+
+	*len = &t->fast_len[slot];
+	return t->fast_text + (size_t)slot * (size_t)t->cols;
+}
+
+/* A line feed on the last row: the top row leaves the shadow (and goes to
+ * the scrollback when libvterm does not see it). */
+static void
+term_fast_scroll(struct term *t, int push)
+{
+	unsigned char	*top;
+	int		*len;
+
+	top = term_fast_row(t, 0, &len);
+	if (t->fast_skip > 0)
+		t->fast_skip--;
+	else if (push)
+		term_fast_push_text(t, top, *len);
+	*len = 0;
+	t->fast_first = (t->fast_first + 1) % t->rows;
+}
+
+/* Plain text (as term_fast_plain takes it) on the shadow. */
+static void
+term_fast_sim(struct term *t, const unsigned char *p, size_t n, int push)
+{
+	unsigned char	*row;
+	int		*len, k;
+	size_t		 i, j;
+
+	for (i = 0; i < n; i = j) {
+		if (p[i] == '\r' && i + 1 < n) {
+			term_fast_scroll(t, push);
+			j = i + 2;
+			continue;
+		}
+		if (p[i] == '\r') {
+			t->fast_cr = 1;
+			break;
+		}
+		if (p[i] == '\n') {  /* after a CR at the end of the last */
+			t->fast_cr = 0;
+			term_fast_scroll(t, push);
+			j = i + 1;
+			continue;
+		}
+		row = term_fast_row(t, t->rows - 1, &len);
+		if (*len == t->cols) {
+			/* Pending in the last column: the next one wraps. */
+			term_fast_scroll(t, push);
+			row = term_fast_row(t, t->rows - 1, &len);
+		}
+		for (j = i; j < n && j - i < (size_t)(t->cols - *len) &&
+		    p[j] != '\r'; j++)
+			/* nothing */;
+		k = (int)(j - i);
+		memcpy(row + *len, p + i, (size_t)k);
+		*len += k;
+	}
+}
+
+/* How long the plain text at p is (printable ASCII, CR LF, a CR last, a
+ * LF first after a CR) and how many times it scrolls the shadow. */
+static size_t
+term_fast_plain(struct term *t, const unsigned char *p, size_t len,
+    uint64_t *scrolls)
+{
+	int		*last, col;
+	size_t		 i = 0;
+
+	term_fast_row(t, t->rows - 1, &last);
+	col = *last;
+	*scrolls = 0;
+	if (t->fast_cr) {
+		if (len == 0 || p[0] != '\n')
+			return 0;
+		col = 0;
+		(*scrolls)++;
+		i = 1;
+	}
+	for (; i < len; i++) {
+		if (p[i] >= 0x20 && p[i] <= 0x7e) {
+			if (col == t->cols) {
+				(*scrolls)++;
+				col = 0;
+			}
+			col++;
+		} else if (p[i] == '\r' && i + 1 < len && p[i + 1] == '\n') {
+			(*scrolls)++;
+			col = 0;
+			i++;
+		} else if (p[i] == '\r' && i + 1 == len)
+			return len;
+		else
+			break;
+	}
+	return i;
+}
+
+/* Puts the shadow on libvterm's screen: cleared (which pushes nothing)
+ * and written again, ending with the cursor where it was. */
+static void
+term_fast_redraw(struct term *t)
+{
+	struct buf	*b = &t->fast_out;
+	unsigned char	*row;
+	int		*len, r;
+
+	buf_reset(b);
+	buf_add(b, "\033[H\033[2J", 7);
+	for (r = 0; r < t->rows; r++) {
+		row = term_fast_row(t, r, &len);
+		if (r > 0)
+			buf_add(b, "\r\n", 2);
+		buf_add(b, row, (size_t)*len);
+	}
+	if (t->fast_cr)
+		buf_addch(b, '\r');
+	term_write(t, b->data, b->len);
 }
 
 /*
- * Takes plain text (printable ASCII and CR LF) from the start of p when
- * it scrolls the screen at least TERM_FAST_ROWS times; returns how much it
- * took, all of which libvterm has then seen as if fed normally.
+ * The first burst: the head, up to the first CR LF after some text, goes
+ * through libvterm, which leaves the cursor at the start of a blank last
+ * row and no half character or single shift held. Then one scroll up (SU)
+ * for what is on the screen (libvterm pushes what leaves it) and the lines
+ * after the head on the blank screen, with the shadow following them.
+ * Returns how much of p it took.
  */
 static size_t
-term_fast_feed(struct term *t, const unsigned char *p, size_t len)
+term_fast_start(struct term *t, const unsigned char *p, size_t len)
 {
-	VTermPos	 pos;
-	size_t		 head, end, start, i, n, o;
-	uint64_t	 rows = 0, skip;
-	int		 seen = 0, up;
-	char		 csi[32];
+	size_t	 i, head, end, start, n;
+	uint64_t rows = 0;
+	int	 seen = 0, r;
+	char	 csi[32];
 
-	if (!term_fast_ok(t))
-		return 0;
-	/* The head, up to the first CR LF after some text, goes through
-	 * libvterm: it leaves the cursor at the start of a blank last row
-	 * and libvterm with no half character or single shift held. */
 	for (i = 0; i < len; i++) {
-		if (term_fast_printable(p[i]))
+		if (p[i] >= 0x20 && p[i] <= 0x7e)
 			seen = 1;
 		else if (p[i] == '\r' && i + 1 < len && p[i + 1] == '\n') {
 			if (seen)
@@ -905,12 +1035,12 @@ term_fast_feed(struct term *t, const unsigned char *p, size_t len)
 	if (i == len)
 		return 0;
 	head = i + 2;
-	/* Whole lines after it, and the rows they take: a line of exactly
-	 * cols characters leaves the cursor pending in the last column, and
-	 * CR LF there takes it to the next row. */
+	/* The whole lines after it, and the rows they take: a line of
+	 * exactly cols characters leaves the cursor pending in the last
+	 * column, and CR LF there takes it to the next row. */
 	end = start = head;
 	for (i = head; i < len; i++) {
-		if (term_fast_printable(p[i]))
+		if (p[i] >= 0x20 && p[i] <= 0x7e)
 			continue;
 		if (p[i] != '\r' || i + 1 >= len || p[i + 1] != '\n')
 			break;
@@ -919,44 +1049,62 @@ term_fast_feed(struct term *t, const unsigned char *p, size_t len)
 		end = start = i + 2;
 		i++;
 	}
-	if (rows < TERM_FAST_ROWS)
+	if (rows < (uint64_t)t->rows - 1 || rows < TERM_FAST_ROWS)
 		return 0;
 
 	term_write(t, p, head);
-	vterm_state_get_cursorpos(t->vstate, &pos);
-	if (pos.row != t->rows - 1 || pos.col != 0)
-		return head;  /* cannot be: let libvterm have the rest */
-
-	/* One scroll up (SU) for what is on the screen (libvterm pushes what
-	 * leaves it), then the rows of text that scroll off, pushed here; the
-	 * text of the rest is written on the blank rows, ending where the
-	 * cursor would. */
-	up = rows < (uint64_t)t->rows - 1 ? (int)rows : t->rows - 1;
-	if (up > 0) {
-		n = (size_t)snprintf(csi, sizeof csi, "\033[%dS\033[%d;1H", up,
-		    t->rows - up);
-		term_write(t, csi, n);
-	}
-	skip = rows - (uint64_t)up;
-	for (start = i = head; i < end && skip > 0; i++) {
-		if (p[i] != '\r')
-			continue;
-		n = i - start;
-		for (o = 0; skip > 0 && (o < n || (o == 0 && n == 0));
-		    o += (size_t)t->cols) {
-			term_fast_push_text(t, p + start + o, (int)(n - o <
-			    (size_t)t->cols ? n - o : (size_t)t->cols));
-			skip--;
-		}
-		if (skip == 0 && o < n)
-			start += o;  /* the rest of this line stays */
-		else
-			start = i + 2;
-		i++;
-	}
-	term_write(t, p + start, end - start);
-	term_fast_taken++;
+	n = (size_t)snprintf(csi, sizeof csi, "\033[%dS", t->rows - 1);
+	term_write(t, csi, n);
+	t->fast_text = xreallocarray(t->fast_text, (size_t)t->rows,
+	    (size_t)t->cols);
+	t->fast_len = xreallocarray(t->fast_len, (size_t)t->rows,
+	    sizeof *t->fast_len);
+	for (r = 0; r < t->rows; r++)
+		t->fast_len[r] = 0;
+	t->fast_first = 0;
+	t->fast_cr = 0;
+	t->fast_skip = t->rows - 1;  /* what SU pushed */
+	/* The shadow is blank rows with the cursor on the last: the lines
+	 * go to the scrollback but for the last rows - 1, which libvterm is
+	 * given. */
+	term_fast_sim(t, p + head, end - head, 1);
+	term_fast_redraw(t);
+	t->fast_shadow = 1;
 	return end;
+}
+
+/*
+ * Takes plain text from the start of p, when it can and when it is worth
+ * it; returns how much it took, all of which libvterm has then seen as if
+ * fed normally. With the shadow, the scrollback gets the lines scrolling
+ * off and libvterm only the screen as it ends up.
+ */
+static size_t
+term_fast_feed(struct term *t, const unsigned char *p, size_t len)
+{
+	size_t		n = 0, plain;
+	uint64_t	scrolls;
+
+	if (!term_fast_ok(t)) {
+		t->fast_shadow = 0;
+		return 0;
+	}
+	if (!t->fast_shadow) {
+		n = term_fast_start(t, p, len);
+		if (!t->fast_shadow)
+			return n;
+	}
+	plain = term_fast_plain(t, p + n, len - n, &scrolls);
+	if (scrolls < TERM_FAST_ROWS) {
+		/* Cheaper through libvterm, which pushes what scrolls. */
+		term_write(t, p + n, plain);
+		term_fast_sim(t, p + n, plain, 0);
+	} else {
+		term_fast_sim(t, p + n, plain, 1);
+		term_fast_redraw(t);
+	}
+	term_fast_taken++;
+	return n + plain;
 }
 
 /* A DECSET or DECRST of the modes libvterm keeps to itself. */
@@ -1238,7 +1386,10 @@ term_feed(struct term *t, const char *data, size_t len)
 
 	t->output_bytes += len;
 	n = term_fast_feed(t, (const unsigned char *)data, len);
-	term_scan_feed(t, (const unsigned char *)data + n, len - n);
+	if (n < len) {
+		t->fast_shadow = 0;  /* libvterm sees what it does not know */
+		term_scan_feed(t, (const unsigned char *)data + n, len - n);
+	}
 	vterm_screen_flush_damage(t->screen);
 	vterm_state_get_cursorpos(t->vstate, &pos);
 	t->state.cursor_row = pos.row;
@@ -1255,6 +1406,7 @@ term_resize(struct term *t, int rows, int cols)
 	if (rows == t->rows && cols == t->cols)
 		return;
 	vterm_set_size(t->vt, rows, cols);
+	t->fast_shadow = 0;
 	vterm_screen_flush_damage(t->screen);
 	t->rows = rows;
 	t->cols = cols;

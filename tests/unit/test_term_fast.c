@@ -70,7 +70,7 @@ cell_equal(const struct term_cell *a, const struct term_cell *b, int row,
 	    a->fg.r != b->fg.r || a->fg.g != b->fg.g || a->fg.b != b->fg.b ||
 	    a->bg.type != b->bg.type || a->bg.index != b->bg.index ||
 	    a->bg.r != b->bg.r || a->bg.g != b->bg.g || a->bg.b != b->bg.b)
-		fail_msg("cell %d,%d: style differs", row, col);
+		fail_msg("cell %d,%d: style differs: w %d/%d attrs %x/%x fg %d.%d/%d.%d bg %d.%d/%d.%d ch %x", row, col, a->width, b->width, a->attrs, b->attrs, a->fg.type, a->fg.index, b->fg.type, b->fg.index, a->bg.type, a->bg.index, b->bg.type, b->bg.index, a->chars[0]);
 }
 
 /* Everything a caller sees, compared. */
@@ -213,6 +213,14 @@ run_case(int rows, int cols, const struct buf *prior, const struct buf *burst,
 		term_feed(p.fast, burst->data + off, n);
 		/* The one without it sees the same bytes in the same writes. */
 		term_feed(p.slow, burst->data + off, n);
+		if (split && rng(20) == 0)
+			pair_feed(&p, "\033[m", 3);
+		if (split && rng(40) == 0) {
+			term_resize(p.fast, rows + 1, cols);
+			term_resize(p.slow, rows + 1, cols);
+			term_size(p.fast, &p.rows, &p.cols);
+			pair_check(&p);
+		}
 	}
 	pair_check(&p);
 	/* What is not on the screen (a pending wrap, the pen) shows next. */
@@ -363,6 +371,57 @@ test_scrollback_full(void **state)
 	buf_free(&burst);
 }
 
+/* As a pty is read: pieces of 4095 bytes, or a few, some ending
+ * between CR and LF. */
+static void
+test_chunks(void **state)
+{
+	struct buf	prior, burst;
+	struct pair	p;
+	size_t		off, n;
+	int		i, s, rows, cols, size;
+	uint64_t	taken = term_fast_taken;
+
+	(void)state;
+	rng_state = 4242;
+	buf_init(&prior);
+	buf_init(&burst);
+	for (i = 0; i < 60; i++) {
+		s = (int)rng(sizeof sizes / sizeof sizes[0]);
+		rows = sizes[s][0];
+		cols = sizes[s][1] < 2 ? 2 : sizes[s][1];
+		buf_reset(&prior);
+		buf_reset(&burst);
+		add_prior(&prior, rows, cols);
+		add_lines(&burst, 200 + (int)rng(400), cols);
+		add_burst(&burst, rows, cols);
+		size = i % 3 == 0 ? 4095 : 1 + (int)rng(300);
+		pair_create(&p, rows, cols);
+		pair_feed(&p, prior.data, prior.len);
+		for (off = 0; off < burst.len; off += n) {
+			n = burst.len - off < (size_t)size ? burst.len - off :
+			    (size_t)size;
+			/* A CR at the end of a read, the LF in the next. */
+			if (rng(4) == 0 && memchr(burst.data + off, '\n', n)) {
+				n = (size_t)((char *)memchr(burst.data + off,
+				    '\n', n) - (burst.data + off));
+				if (n == 0)
+					n = 1;
+			}
+			pair_feed(&p, burst.data + off, n);
+			if (rng(10) == 0)
+				pair_check(&p);
+		}
+		pair_check(&p);
+		pair_feed(&p, "Z\r\n", 3);
+		pair_check(&p);
+		pair_free(&p);
+	}
+	assert_true(term_fast_taken - taken > 200);
+	buf_free(&prior);
+	buf_free(&burst);
+}
+
 int
 main(void)
 {
@@ -370,6 +429,7 @@ main(void)
 		cmocka_unit_test(test_random_bursts),
 		cmocka_unit_test(test_modes),
 		cmocka_unit_test(test_scrollback_full),
+		cmocka_unit_test(test_chunks),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
