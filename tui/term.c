@@ -1,6 +1,7 @@
 #include "config.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <vterm.h>
@@ -107,9 +108,27 @@ struct term {
 	int			 string_kind;   /* ']' 'P' '_' '^' 'X' */
 	int			 string_over;   /* longer than TERM_STRING_MAX */
 	struct buf		 string;
+
+	/* What term_fast_feed must know and libvterm does not tell. */
+	int			 fast_off;      /* AIRLOCK_TERM_NO_FAST */
+	int			 fast_unsafe;   /* TERM_FAST_* */
+	int			 fast_charsets; /* bit n: Gn may not be ASCII */
+	int			 fast_inter;    /* ESC's first intermediate */
+	int			 fast_ninter;
+	/* The screen when fast_shadow: rows of plain text, the cursor after
+	 * the last one's (or at its start after a CR). */
+	int			 fast_shadow;
+	unsigned char		*fast_text;     /* rows x cols, a ring */
+	int			*fast_len;
+	int			 fast_first;    /* the ring's top row */
+	int			 fast_cr;
+	int			 fast_skip;     /* scrolls already pushed */
+	struct buf		 fast_out;
 };
 
 static const struct term_cell term_blank = { .width = 1 };
+
+static int	term_fast_disabled(void);
 
 /* Appends the UTF-8 of code point c (a valid one: callers check). */
 static size_t
@@ -442,17 +461,9 @@ term_cells_reserve(struct term *t, int n)
 	t->cells_size = n;
 }
 
-static int
-term_sb_pushline(int cols, const VTermScreenCell *cells, void *arg)
+static void
+term_sb_add(struct term *t, struct sb_line *line)
 {
-	struct term	*t = arg;
-	struct sb_line	*line;
-	int		 i;
-
-	term_cells_reserve(t, cols);
-	for (i = 0; i < cols; i++)
-		term_cell_from_vterm(&t->cells[i], &cells[i]);
-	line = term_pack(t, t->cells, cols);
 	while (t->sb_count > 0 && (t->sb_count == TERM_SCROLLBACK ||
 	    t->sb_bytes + sizeof *line + line->len > TERM_SCROLLBACK_BYTES))
 		term_sb_drop_oldest(t);
@@ -461,6 +472,18 @@ term_sb_pushline(int cols, const VTermScreenCell *cells, void *arg)
 	t->sb_bytes += sizeof *line + line->len;
 	t->scrolled++;
 	t->cache->valid = 0;
+}
+
+static int
+term_sb_pushline(int cols, const VTermScreenCell *cells, void *arg)
+{
+	struct term	*t = arg;
+	int		 i;
+
+	term_cells_reserve(t, cols);
+	for (i = 0; i < cols; i++)
+		term_cell_from_vterm(&t->cells[i], &cells[i]);
+	term_sb_add(t, term_pack(t, t->cells, cols));
 	return 1;
 }
 
@@ -622,6 +645,7 @@ term_create(int rows, int cols)
 	buf_init(&t->answers);
 	buf_init(&t->pack);
 	buf_init(&t->string);
+	buf_init(&t->fast_out);
 	t->sink = &t->answers;
 	vterm_output_set_callback(t->vt, term_output, t);
 	t->sb = xcalloc(TERM_SCROLLBACK, sizeof *t->sb);
@@ -629,6 +653,7 @@ term_create(int rows, int cols)
 	t->title[0] = '\0';
 	t->state.title = t->title;
 	t->state.cursor_visible = 1;
+	t->fast_off = term_fast_disabled();
 
 	t->vstate = vterm_obtain_state(t->vt);
 	t->screen = vterm_obtain_screen(t->vt);
@@ -655,6 +680,9 @@ term_free(struct term *t)
 	buf_free(&t->answers);
 	buf_free(&t->pack);
 	buf_free(&t->string);
+	buf_free(&t->fast_out);
+	free(t->fast_text);
+	free(t->fast_len);
 	free(t);
 }
 
@@ -665,12 +693,427 @@ term_write(struct term *t, const void *data, size_t len)
 		vterm_input_write(t->vt, data, len);
 }
 
+/*
+ * The fast path. libvterm moves every cell of its screen for each line
+ * scrolled, so a long burst of plain text (cat of a big file) costs lines
+ * times screen size. Lines that would scroll off anyway are put in the
+ * scrollback here, as libvterm would have pushed them, and libvterm is
+ * given only the text of the rows left on the screen. It is taken only
+ * when the result is certain to be the same: nothing held by the scanner,
+ * the primary screen, none of the modes below, ASCII in every G set, the
+ * default pen, no double-width line, and the cursor on the last row.
+ */
+#define TERM_FAST_REGION	0x01   /* a scroll region may be set */
+#define TERM_FAST_NOWRAP	0x02   /* DECAWM off */
+#define TERM_FAST_INSERT	0x04   /* IRM */
+#define TERM_FAST_ORIGIN	0x08   /* DECOM */
+#define TERM_FAST_MARGINS	0x10   /* DECLRMM: left and right margins */
+/* Below this many rows scrolled it is not worth it. */
+#define TERM_FAST_ROWS		4
+
+/* How many times it was taken, for the tests. */
+uint64_t term_fast_taken;
+
+/* AIRLOCK_TERM_NO_FAST=1 turns it off, to compare. */
+static int
+term_fast_disabled(void)
+{
+	const char	*s = getenv("AIRLOCK_TERM_NO_FAST");
+
+	return s != NULL && *s != '\0' && strcmp(s, "0") != 0;
+}
+
+/* A CSI as the scanner read it (the final byte in final). */
+static void
+term_fast_csi(struct term *t, int final)
+{
+	const unsigned	*p = t->csi_params;
+	int		 i, n = t->csi_nparams, bit;
+
+	if (n > SCAN_PARAMS)
+		n = SCAN_PARAMS;
+	if (t->csi_inter) {
+		/* Who knows what libvterm makes of it. */
+		if (final == 'h' || final == 'l' || final == 'r')
+			t->fast_unsafe = ~0;
+		return;
+	}
+	if (final == 'r' && t->csi_leader == 0) {
+		/* Only the whole screen, said plainly, is no region. */
+		if (n == 0 || (p[0] == 1 && (n == 1 ||
+		    (n == 2 && p[1] == (unsigned)t->rows))))
+			t->fast_unsafe &= ~TERM_FAST_REGION;
+		else
+			t->fast_unsafe |= TERM_FAST_REGION;
+		return;
+	}
+	if (final != 'h' && final != 'l')
+		return;
+	for (i = 0; i < n; i++) {
+		bit = 0;
+		if (t->csi_leader == 0 && p[i] == 4)
+			bit = TERM_FAST_INSERT;
+		else if (t->csi_leader == '?' && p[i] == 6)
+			bit = TERM_FAST_ORIGIN;
+		else if (t->csi_leader == '?' && p[i] == 69)
+			bit = TERM_FAST_MARGINS;
+		if (bit != 0 && final == 'h')
+			t->fast_unsafe |= bit;
+		else if (bit != 0)
+			t->fast_unsafe &= ~bit;
+		if (t->csi_leader == '?' && p[i] == 7) {
+			if (final == 'l')
+				t->fast_unsafe |= TERM_FAST_NOWRAP;
+			else
+				t->fast_unsafe &= ~TERM_FAST_NOWRAP;
+		}
+	}
+}
+
+/* The byte after an ESC. */
+static void
+term_fast_escape(struct term *t, unsigned char c)
+{
+	if (c == 'c') {
+		/* RIS: libvterm resets all of it (DECSTR does not). */
+		t->fast_unsafe = 0;
+		t->fast_charsets = 0;
+	}
+	t->fast_inter = c;
+	t->fast_ninter = 1;
+}
+
+/* A byte after ESC and intermediates: a designation is ESC ( B and the
+ * like, and only B (US-ASCII) is ASCII. */
+static void
+term_fast_escape_inter(struct term *t, unsigned char c)
+{
+	static const char	 sets[] = "()*+-./";
+	static const int	 setnum[] = { 0, 1, 2, 3, 1, 2, 3 };
+	const char		*s;
+
+	if (c >= 0x20 && c <= 0x2f) {
+		t->fast_ninter++;
+		return;
+	}
+	if (c < 0x30 || c > 0x7e || t->fast_inter == 0)
+		return;
+	s = strchr(sets, t->fast_inter);
+	if (s != NULL) {
+		if (c == 'B' && t->fast_ninter == 1 && s - sets < 4)
+			t->fast_charsets &= ~(1 << setnum[s - sets]);
+		else
+			t->fast_charsets |= 1 << setnum[s - sets];
+	}
+	t->fast_inter = 0;
+}
+
+static int
+term_fast_pen_default(struct term *t)
+{
+	static const VTermAttr	 attrs[] = {
+		VTERM_ATTR_BOLD, VTERM_ATTR_UNDERLINE, VTERM_ATTR_ITALIC,
+		VTERM_ATTR_BLINK, VTERM_ATTR_REVERSE, VTERM_ATTR_STRIKE,
+		VTERM_ATTR_FONT,
+	};
+	VTermValue		 v;
+	size_t			 i;
+
+	for (i = 0; i < sizeof attrs / sizeof attrs[0]; i++) {
+		memset(&v, 0, sizeof v);
+		if (!vterm_state_get_penattr(t->vstate, attrs[i], &v) ||
+		    v.number != 0)
+			return 0;
+	}
+	if (!vterm_state_get_penattr(t->vstate, VTERM_ATTR_FOREGROUND, &v) ||
+	    !VTERM_COLOR_IS_DEFAULT_FG(&v.color))
+		return 0;
+	if (!vterm_state_get_penattr(t->vstate, VTERM_ATTR_BACKGROUND, &v) ||
+	    !VTERM_COLOR_IS_DEFAULT_BG(&v.color))
+		return 0;
+	return 1;
+}
+
+static int
+term_fast_ok(struct term *t)
+{
+	const VTermLineInfo	*info;
+	VTermPos		 pos;
+	int			 row;
+
+	/* On one row libvterm scrolls by erasing: nothing is pushed. */
+	if (t->fast_off || t->rows < 2 || t->scan != SCAN_GROUND ||
+	    t->state.altscreen || t->fast_unsafe != 0 || t->fast_charsets != 0)
+		return 0;
+	vterm_state_get_cursorpos(t->vstate, &pos);
+	if (pos.row != t->rows - 1 || !term_fast_pen_default(t))
+		return 0;
+	for (row = 0; row < t->rows; row++) {
+		info = vterm_state_get_lineinfo(t->vstate, row);
+		if (info == NULL || info->doublewidth || info->doubleheight)
+			return 0;
+	}
+	return 1;
+}
+
+/* Pushes a row of plain text as term_pack packs it. */
+static void
+term_fast_push_text(struct term *t, const unsigned char *s, int n)
+{
+	struct buf	*b = &t->pack;
+	struct sb_line	*line;
+	int		 i, run;
+
+	while (n > 0 && s[n - 1] == ' ')
+		n--;
+	buf_reset(b);
+	for (i = 0; i < n; i += run) {
+		run = n - i < 255 ? n - i : 255;
+		buf_addch(b, 0);  /* default colours, no attributes */
+		buf_addch(b, run);
+		buf_add(b, s + i, (size_t)run);
+	}
+	line = xmalloc(sizeof *line + b->len);
+	line->len = (uint32_t)b->len;
+	line->cells = (uint16_t)n;
+	memcpy(line->data, b->data, b->len);
+	term_sb_add(t, line);
+}
+
+/* The ring's row r (0 the top). */
+static unsigned char *
+term_fast_row(struct term *t, int r, int **len)
+{
+	int	slot = (t->fast_first + r) % t->rows;
+
+	*len = &t->fast_len[slot];
+	return t->fast_text + (size_t)slot * (size_t)t->cols;
+}
+
+/* A line feed on the last row: the top row leaves the shadow (and goes to
+ * the scrollback when libvterm does not see it). */
+static void
+term_fast_scroll(struct term *t, int push)
+{
+	unsigned char	*top;
+	int		*len;
+
+	top = term_fast_row(t, 0, &len);
+	if (t->fast_skip > 0)
+		t->fast_skip--;
+	else if (push)
+		term_fast_push_text(t, top, *len);
+	*len = 0;
+	t->fast_first = (t->fast_first + 1) % t->rows;
+}
+
+/* Plain text (as term_fast_plain takes it) on the shadow. */
+static void
+term_fast_sim(struct term *t, const unsigned char *p, size_t n, int push)
+{
+	unsigned char	*row;
+	int		*len, k;
+	size_t		 i, j;
+
+	for (i = 0; i < n; i = j) {
+		if (p[i] == '\r' && i + 1 < n) {
+			term_fast_scroll(t, push);
+			j = i + 2;
+			continue;
+		}
+		if (p[i] == '\r') {
+			t->fast_cr = 1;
+			break;
+		}
+		if (p[i] == '\n') {  /* after a CR at the end of the last */
+			t->fast_cr = 0;
+			term_fast_scroll(t, push);
+			j = i + 1;
+			continue;
+		}
+		row = term_fast_row(t, t->rows - 1, &len);
+		if (*len == t->cols) {
+			/* Pending in the last column: the next one wraps. */
+			term_fast_scroll(t, push);
+			row = term_fast_row(t, t->rows - 1, &len);
+		}
+		for (j = i; j < n && j - i < (size_t)(t->cols - *len) &&
+		    p[j] != '\r'; j++)
+			/* nothing */;
+		k = (int)(j - i);
+		memcpy(row + *len, p + i, (size_t)k);
+		*len += k;
+	}
+}
+
+/* How long the plain text at p is (printable ASCII, CR LF, a CR last, a
+ * LF first after a CR) and how many times it scrolls the shadow. */
+static size_t
+term_fast_plain(struct term *t, const unsigned char *p, size_t len,
+    uint64_t *scrolls)
+{
+	int		*last, col;
+	size_t		 i = 0;
+
+	term_fast_row(t, t->rows - 1, &last);
+	col = *last;
+	*scrolls = 0;
+	if (t->fast_cr) {
+		if (len == 0 || p[0] != '\n')
+			return 0;
+		col = 0;
+		(*scrolls)++;
+		i = 1;
+	}
+	for (; i < len; i++) {
+		if (p[i] >= 0x20 && p[i] <= 0x7e) {
+			if (col == t->cols) {
+				(*scrolls)++;
+				col = 0;
+			}
+			col++;
+		} else if (p[i] == '\r' && i + 1 < len && p[i + 1] == '\n') {
+			(*scrolls)++;
+			col = 0;
+			i++;
+		} else if (p[i] == '\r' && i + 1 == len)
+			return len;
+		else
+			break;
+	}
+	return i;
+}
+
+/* Puts the shadow on libvterm's screen: cleared (which pushes nothing)
+ * and written again, ending with the cursor where it was. */
+static void
+term_fast_redraw(struct term *t)
+{
+	struct buf	*b = &t->fast_out;
+	unsigned char	*row;
+	int		*len, r;
+
+	buf_reset(b);
+	buf_add(b, "\033[H\033[2J", 7);
+	for (r = 0; r < t->rows; r++) {
+		row = term_fast_row(t, r, &len);
+		if (r > 0)
+			buf_add(b, "\r\n", 2);
+		buf_add(b, row, (size_t)*len);
+	}
+	if (t->fast_cr)
+		buf_addch(b, '\r');
+	term_write(t, b->data, b->len);
+}
+
+/*
+ * The first burst: the head, up to the first CR LF after some text, goes
+ * through libvterm, which leaves the cursor at the start of a blank last
+ * row and no half character or single shift held. Then one scroll up (SU)
+ * for what is on the screen (libvterm pushes what leaves it) and the lines
+ * after the head on the blank screen, with the shadow following them.
+ * Returns how much of p it took.
+ */
+static size_t
+term_fast_start(struct term *t, const unsigned char *p, size_t len)
+{
+	size_t	 i, head, end, start, n;
+	uint64_t rows = 0;
+	int	 seen = 0, r;
+	char	 csi[32];
+
+	for (i = 0; i < len; i++) {
+		if (p[i] >= 0x20 && p[i] <= 0x7e)
+			seen = 1;
+		else if (p[i] == '\r' && i + 1 < len && p[i + 1] == '\n') {
+			if (seen)
+				break;
+			i++;
+		} else
+			return 0;
+	}
+	if (i == len)
+		return 0;
+	head = i + 2;
+	/* The whole lines after it, and the rows they take: a line of
+	 * exactly cols characters leaves the cursor pending in the last
+	 * column, and CR LF there takes it to the next row. */
+	end = start = head;
+	for (i = head; i < len; i++) {
+		if (p[i] >= 0x20 && p[i] <= 0x7e)
+			continue;
+		if (p[i] != '\r' || i + 1 >= len || p[i + 1] != '\n')
+			break;
+		n = i - start;
+		rows += n == 0 ? 1 : (n + t->cols - 1) / t->cols;
+		end = start = i + 2;
+		i++;
+	}
+	if (rows < (uint64_t)t->rows - 1 || rows < TERM_FAST_ROWS)
+		return 0;
+
+	term_write(t, p, head);
+	n = (size_t)snprintf(csi, sizeof csi, "\033[%dS", t->rows - 1);
+	term_write(t, csi, n);
+	t->fast_text = xreallocarray(t->fast_text, (size_t)t->rows,
+	    (size_t)t->cols);
+	t->fast_len = xreallocarray(t->fast_len, (size_t)t->rows,
+	    sizeof *t->fast_len);
+	for (r = 0; r < t->rows; r++)
+		t->fast_len[r] = 0;
+	t->fast_first = 0;
+	t->fast_cr = 0;
+	t->fast_skip = t->rows - 1;  /* what SU pushed */
+	/* The shadow is blank rows with the cursor on the last: the lines
+	 * go to the scrollback but for the last rows - 1, which libvterm is
+	 * given. */
+	term_fast_sim(t, p + head, end - head, 1);
+	term_fast_redraw(t);
+	t->fast_shadow = 1;
+	return end;
+}
+
+/*
+ * Takes plain text from the start of p, when it can and when it is worth
+ * it; returns how much it took, all of which libvterm has then seen as if
+ * fed normally. With the shadow, the scrollback gets the lines scrolling
+ * off and libvterm only the screen as it ends up.
+ */
+static size_t
+term_fast_feed(struct term *t, const unsigned char *p, size_t len)
+{
+	size_t		n = 0, plain;
+	uint64_t	scrolls;
+
+	if (!term_fast_ok(t)) {
+		t->fast_shadow = 0;
+		return 0;
+	}
+	if (!t->fast_shadow) {
+		n = term_fast_start(t, p, len);
+		if (!t->fast_shadow)
+			return n;
+	}
+	plain = term_fast_plain(t, p + n, len - n, &scrolls);
+	if (scrolls < TERM_FAST_ROWS) {
+		/* Cheaper through libvterm, which pushes what scrolls. */
+		term_write(t, p + n, plain);
+		term_fast_sim(t, p + n, plain, 0);
+	} else {
+		term_fast_sim(t, p + n, plain, 1);
+		term_fast_redraw(t);
+	}
+	term_fast_taken++;
+	return n + plain;
+}
+
 /* A DECSET or DECRST of the modes libvterm keeps to itself. */
 static void
 term_csi_done(struct term *t, int final)
 {
 	int	i, on = final == 'h';
 
+	term_fast_csi(t, final);
 	if (t->csi_leader != '?' || t->csi_inter || (final != 'h' &&
 	    final != 'l'))
 		return;
@@ -783,6 +1226,7 @@ term_cursor_check(struct term *t)
 static int
 term_scan_escape(struct term *t, unsigned char c)
 {
+	term_fast_escape(t, c);
 	t->scan = SCAN_GROUND;
 	if (c == '[') {
 		t->scan = SCAN_CSI;
@@ -909,6 +1353,7 @@ term_scan_feed(struct term *t, const unsigned char *p, size_t len)
 			}
 			break;
 		case SCAN_ESC_INTER:
+			term_fast_escape_inter(t, c);
 			if (c >= 0x30 && c <= 0x7e)
 				t->scan = SCAN_GROUND;
 			break;
@@ -937,9 +1382,14 @@ void
 term_feed(struct term *t, const char *data, size_t len)
 {
 	VTermPos	pos;
+	size_t		n;
 
 	t->output_bytes += len;
-	term_scan_feed(t, (const unsigned char *)data, len);
+	n = term_fast_feed(t, (const unsigned char *)data, len);
+	if (n < len) {
+		t->fast_shadow = 0;  /* libvterm sees what it does not know */
+		term_scan_feed(t, (const unsigned char *)data + n, len - n);
+	}
 	vterm_screen_flush_damage(t->screen);
 	vterm_state_get_cursorpos(t->vstate, &pos);
 	t->state.cursor_row = pos.row;
@@ -956,6 +1406,7 @@ term_resize(struct term *t, int rows, int cols)
 	if (rows == t->rows && cols == t->cols)
 		return;
 	vterm_set_size(t->vt, rows, cols);
+	t->fast_shadow = 0;
 	vterm_screen_flush_damage(t->screen);
 	t->rows = rows;
 	t->cols = cols;
