@@ -76,6 +76,8 @@ enum scan_state {
 #define SCAN_PARAMS 16
 #define SCAN_PARAM_MAX 99999
 
+#define TERM_WRITE_MAX 65536
+
 struct term {
 	VTerm			*vt;
 	VTermScreen		*screen;
@@ -689,8 +691,17 @@ term_free(struct term *t)
 static void
 term_write(struct term *t, const void *data, size_t len)
 {
-	if (len > 0)
-		vterm_input_write(t->vt, data, len);
+	const char *p = data;
+	size_t n;
+
+	/* libvterm 0.1.4 keeps a write's text in an array on its stack: a
+	 * few MB at once would overflow it */
+	while (len > 0) {
+		n = len > TERM_WRITE_MAX ? TERM_WRITE_MAX : len;
+		vterm_input_write(t->vt, p, n);
+		p += n;
+		len -= n;
+	}
 }
 
 /*

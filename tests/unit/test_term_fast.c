@@ -422,10 +422,36 @@ test_chunks(void **state)
 	buf_free(&burst);
 }
 
+/* One feed of several MB, plain or coloured (never the fast path): libvterm
+ * gets it in pieces its stack can hold. */
+static void
+test_huge_feed(void **state)
+{
+	size_t len = 6 * 1024 * 1024, i;
+	char *data = malloc(len);
+	struct term *t = term_create(24, 80);
+	struct term_cell c;
+
+	(void)state;
+	assert_non_null(data);
+	for (i = 0; i < len; i++)
+		data[i] = i % 81 == 80 ? '\n' : (char)('a' + i % 26);
+	term_feed(t, data, len);
+	/* colour on every line: the normal path */
+	for (i = 0; i + 8 < len; i += 81)
+		memcpy(data + i, "\033[31mX", 7);
+	term_feed(t, data, len);
+	term_cell(t, 0, 0, &c);
+	assert_int_equal(term_scrollback_lines(t), TERM_SCROLLBACK);
+	term_free(t);
+	free(data);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_huge_feed),
 		cmocka_unit_test(test_random_bursts),
 		cmocka_unit_test(test_modes),
 		cmocka_unit_test(test_scrollback_full),
