@@ -414,22 +414,17 @@ test_draw_term_many_colors(void **state)
 int
 main(void)
 {
+	/* one group: TAP allows one plan per program */
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_draw_color_default),
 		cmocka_unit_test(test_draw_color_index),
 		cmocka_unit_test(test_draw_color_rgb),
 		cmocka_unit_test(test_draw_attrs),
-	};
-	const struct CMUnitTest screen_tests[] = {
 		cmocka_unit_test(test_draw_term_cells),
 		cmocka_unit_test(test_draw_term_offset_selection),
 		cmocka_unit_test(test_draw_term_edges),
 		cmocka_unit_test(test_draw_term_many_colors),
 	};
-	int	failed;
 
-	failed = cmocka_run_group_tests(tests, NULL, NULL);
-	failed += cmocka_run_group_tests(screen_tests, screen_setup,
-	    screen_teardown);
-	return failed;
+	return cmocka_run_group_tests(tests, screen_setup, screen_teardown);
 }
