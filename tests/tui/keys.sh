@@ -108,6 +108,20 @@ check "q leaves copy mode" tui_wait_status_gone '\| copy \['
 say "after copy"
 check "keys reach the agent after copy mode" tui_wait_for '^got: after copy'
 
+# The scrollback keeps 10,000 lines: after 12,000 on a 29-row pane, the top
+# of copy mode is about line 1,972.
+say "lines 12000"
+tui_wait_for '^line 12000$'
+tui_prefix '['
+tui_wait_status '\[[0-9]+/[0-9]+\]'
+tui_keys g
+tui_wait_gone '^line 12000$'
+top=$(tui_capture | sed -n '1s/^line \([0-9]*\)$/\1/p')
+check "the scrollback holds 10,000 lines (the top is line ${top:-?})" \
+	test "${top:-0}" -ge 1900 -a "${top:-0}" -le 2050
+tui_keys q
+tui_wait_status_gone '\| copy \['
+
 # Review: airlock diff in a pager.
 say "write review.txt reviewed-content"
 tui_wait_for '^wrote review.txt'

@@ -9,11 +9,13 @@
 new_world
 cd "$T" || exit 1
 agent=$(tui_script agent.sh)
-# Long enough that the test's own typing (soon after the agent's output,
-# even on a loaded machine) never counts as a prompt by mistake.
-idle=1000
-printf '# quick turns for the test\nset idle-ms %d\n' "$idle" >"$W/keys"
-export AIRLOCK_KEYS=$W/keys
+# The first session never sees a prompt (the test's typing would count as
+# one whenever the machine is slow); the second tests prompts, with a quiet
+# time long enough that typing soon after the agent's output never counts.
+printf 'set idle-ms 600000\n' >"$W/noprompt.keys"
+idle=1500
+printf '# quick turns for the test\nset idle-ms %d\n' "$idle" >"$W/prompt.keys"
+export AIRLOCK_KEYS=$W/noprompt.keys
 # more than the quiet time, as a user who reads before typing
 quiet() { sleep "$(awk -v ms="$idle" 'BEGIN { print 1.5 * ms / 1000 }')"; }
 T8='[0-9]{2}:[0-9]{2}:[0-9]{2}'
@@ -76,13 +78,39 @@ check "prefix c checkpoints (and did not when nothing had changed)" \
 	tui_wait_for "$(timeline_line 4 user '.*\+1 +~0 +-0')"
 is "... reason user in the log" "$(log_of turns '.[4].reason')" user
 
+# Notifications: BEL, OSC 9 and OSC 777 end a turn.
+check "no bell yet" test "$(tmux_ display -p -t =al: '#{window_bell_flag}')" = 0
+say "bell"
+check "BEL: a notify checkpoint" tui_wait_for "$(timeline_line 5 notify '.*\+1 +~0 +-0')"
+check "the bell reaches the outer terminal" \
+	test "$(tmux_ display -p -t =al: '#{window_bell_flag}')" = 1
+say "osc9"
+check "OSC 9: a notify checkpoint" tui_wait_for "$(timeline_line 6 notify '.*\+1 +~0 +-0')"
+say "osc777"
+check "OSC 777: a notify checkpoint" tui_wait_for "$(timeline_line 7 notify '.*\+1 +~0 +-0')"
+check "the OSC sequences leave no garbage in the pane" \
+	bash -c '! tmux -L "$0" -f /dev/null capture-pane -p -t =al: | grep -Eq "turn done|777;|9;"' "$TUI_SOCKET"
+
+# The exit checkpoint; the session stays reviewable.
+say "exit 3 last.txt"
+check "airlock exits with the agent's status" tui_wait_for '^\[exited 3\]'
+is "the exit checkpoint" "$(log_of turns '.[-1] | "\(.number) \(.reason) \(.added)"')" "8 exit 1"
+al status turns
+contains "airlock status still lists the session's changes" "$out" "last.txt"
+is "the log" "$(reasons turns)" "start,agent,agent,user,user,notify,notify,notify,exit"
+
 # Idle-triggered: Enter after the agent was quiet for idle-ms.
+export AIRLOCK_KEYS=$W/prompt.keys
+tui_airlock 100 24 --name idle -- "$agent" "$AIRLOCK"
+tui_wait_for '^agent>'
+tui_prefix t
+tui_wait_for "$TIMELINE0"
 say "write idle1.txt x"
 check "the agent works" tui_wait_for '^wrote idle1.txt'
 quiet
 say "next prompt"
 check "Enter after the agent was quiet checkpoints (prompt)" \
-	tui_wait_for "$(timeline_line 5 prompt '.*\+1 +~0 +-0')"
+	tui_wait_for "$(timeline_line 1 prompt '.*\+1 +~0 +-0')"
 # Enter while the agent prints is no prompt: one checkpoint of both files
 # busy writes (at its start and end), at the Enter after it went quiet.
 say "busy 20"
@@ -92,27 +120,14 @@ check "the agent finishes" tui_wait_for '^busy done'
 quiet
 say "after quiet"
 check "no prompt checkpoint while the agent was busy; one after" \
-	tui_wait_for "$(timeline_line 6 prompt '.*\+2 +~0 +-0')"
-is "the log: reasons so far" "$(reasons turns)" "start,agent,agent,user,user,prompt,prompt"
-
-# Notifications: BEL, OSC 9 and OSC 777 end a turn.
-check "no bell yet" test "$(tmux_ display -p -t =al: '#{window_bell_flag}')" = 0
-say "bell"
-check "BEL: a notify checkpoint" tui_wait_for "$(timeline_line 7 notify '.*\+1 +~0 +-0')"
-check "the bell reaches the outer terminal" \
-	test "$(tmux_ display -p -t =al: '#{window_bell_flag}')" = 1
-say "osc9"
-check "OSC 9: a notify checkpoint" tui_wait_for "$(timeline_line 8 notify '.*\+1 +~0 +-0')"
-say "osc777"
-check "OSC 777: a notify checkpoint" tui_wait_for "$(timeline_line 9 notify '.*\+1 +~0 +-0')"
-check "the OSC sequences leave no garbage in the pane" \
-	bash -c '! tmux -L "$0" -f /dev/null capture-pane -p -t =al: | grep -Eq "turn done|777;|9;"' "$TUI_SOCKET"
-
-# The exit checkpoint; the session stays reviewable.
-say "exit 3 last.txt"
-check "airlock exits with the agent's status" tui_wait_for '^\[exited 3\]'
-is "the exit checkpoint" "$(log_of turns '.[-1] | "\(.number) \(.reason) \(.added)"')" "10 exit 1"
-al status turns
-contains "airlock status still lists the session's changes" "$out" "last.txt"
+	tui_wait_for "$(timeline_line 2 prompt '.*\+2 +~0 +-0')"
+quiet
+say "nothing changed"
+tui_wait_for '^got: nothing changed'
+tui_prefix q
+tui_wait_status 'quit\? \[y/N\]'
+tui_keys y
+tui_wait_for '^\[exited [0-9]+\]'
+is "prompts in the log; none when nothing changed" "$(reasons idle)" "start,prompt,prompt"
 
 finish
