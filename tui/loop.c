@@ -35,6 +35,7 @@
 #define LOOP_QUIT_KILL_MS 5000
 #define LOOP_PTY_OUT_MAX (4 * 1024 * 1024)
 #define LOOP_COUNT_MS 2000       /* recount the pending changes */
+#define LOOP_HOLD_MS 1000        /* longest wait of keys for a checkpoint */
 
 enum loop_prompt {
 	PROMPT_NONE,
@@ -78,6 +79,9 @@ struct loop {
 	int armed;                 /* the agent was quiet when the user
 				      started typing this line */
 	int typed;                 /* keys sent since the last Enter */
+	int64_t holding;           /* a prompt's checkpoint runs: the Enter
+				      and what follows wait in held (ms) */
+	struct buf held;
 	int64_t hint;              /* a BEL or notification came (ms) */
 	int64_t counted;           /* when the changes were last counted */
 	int outer_mouse;           /* mouse reports asked of the outer
@@ -131,10 +135,16 @@ loop_pty_size(struct loop *l)
 {
 	struct winsize ws;
 
-	memset(&ws, 0, sizeof ws);
+	/* the kernel sends SIGWINCH to the agent's foreground group on any
+	 * change, pixel sizes included: set it only when the cells change */
+	if (ioctl(l->pty, TIOCGWINSZ, &ws) != 0)
+		memset(&ws, 0, sizeof ws);
+	if (ws.ws_row == (unsigned short)l->pane_rows &&
+	    ws.ws_col == (unsigned short)l->pane_cols)
+		return;
 	ws.ws_row = (unsigned short)l->pane_rows;
 	ws.ws_col = (unsigned short)l->pane_cols;
-	/* the kernel sends SIGWINCH to the agent's foreground group */
+	ws.ws_xpixel = ws.ws_ypixel = 0;
 	ioctl(l->pty, TIOCSWINSZ, &ws);
 }
 
@@ -230,7 +240,10 @@ loop_reload_timeline(struct loop *l)
 	l->dirty = 1;
 }
 
-static void
+static void loop_release(struct loop *);
+
+/* Queues a checkpoint: 0, or -1 when the queue is full (said). */
+static int
 loop_checkpoint(struct loop *l, const char *reason, const char *label,
     uint64_t ticket)
 {
@@ -240,12 +253,13 @@ loop_checkpoint(struct loop *l, const char *reason, const char *label,
 			    CONTROL_FAILED, 0, "busy: too many checkpoints "
 			    "waiting");
 		loop_message(l, "checkpoint: busy (too many waiting)");
-		return;
+		return -1;
 	}
 	if (l->status.busy == NULL)
 		l->status.busy_since = loop_now();
 	l->status.busy = "checkpointing";
 	l->dirty = 1;
+	return 0;
 }
 
 static void
@@ -268,8 +282,10 @@ loop_worker_done(struct loop *l)
 			loop_message(l, "nothing changed since #%u", r.number);
 		worker_result_free(&r);
 	}
-	if (!worker_busy(l->worker))
+	if (!worker_busy(l->worker)) {
 		l->status.busy = NULL;
+		loop_release(l);
+	}
 	loop_reload_timeline(l);
 	loop_refresh_changes(l);
 }
@@ -494,14 +510,30 @@ loop_send_key(struct loop *l, key_code key)
 		/* a prompt submitted after the agent went quiet: the turn
 		 * before it ended */
 		if ((l->armed || (!l->typed && quiet >= idle_ms)) &&
-		    !l->quitting)
-			loop_checkpoint(l, "prompt", NULL, 0);
+		    !l->quitting && !l->holding) {
+			/* the turn before it ends here: the Enter (and what
+			 * follows) waits for the checkpoint, so the agent's
+			 * next writes are not in it */
+			if (loop_checkpoint(l, "prompt", NULL, 0) == 0)
+				l->holding = now;
+		}
 		l->armed = 0;
 		l->typed = 0;
 	} else if (!l->typed++)
 		l->armed = quiet >= idle_ms;
 	l->last_input = now;
-	term_key(l->term, key, &l->to_pty);
+	term_key(l->term, key, l->holding ? &l->held : &l->to_pty);
+}
+
+/* The keys held for a prompt's checkpoint go to the agent. */
+static void
+loop_release(struct loop *l)
+{
+	if (!l->holding)
+		return;
+	buf_add(&l->to_pty, l->held.data, l->held.len);
+	buf_reset(&l->held);
+	l->holding = 0;
 }
 
 static void
@@ -787,6 +819,7 @@ loop_input_event(const struct input_event *ev, void *arg)
 		loop_key(l, ev->key);
 		break;
 	case INPUT_PASTE:
+		loop_release(l);
 		if (l->focus == FOCUS_AGENT && l->prompt == PROMPT_NONE &&
 		    !l->prefix)
 			term_paste(l->term, ev->data, ev->len, &l->to_pty);
@@ -805,6 +838,7 @@ loop_input_event(const struct input_event *ev, void *arg)
 			    "\033[I" : "\033[O");
 		break;
 	case INPUT_RAW:
+		loop_release(l);
 		if (l->focus == FOCUS_AGENT && l->prompt == PROMPT_NONE)
 			buf_add(&l->to_pty, ev->data, ev->len);
 		break;
@@ -1019,6 +1053,12 @@ loop_timers(struct loop *l, int64_t now)
 
 #define LOOP_SOONER(ms) do { t = (int)(ms); if (t < 0) t = 0; \
 	if (timeout < 0 || t < timeout) timeout = t; } while (0)
+	if (l->holding) {
+		if (now - l->holding >= LOOP_HOLD_MS)
+			loop_release(l);
+		else
+			LOOP_SOONER(l->holding + LOOP_HOLD_MS - now);
+	}
 	if (l->hint != 0) {
 		if (quiet >= LOOP_HINT_QUIET_MS) {
 			l->hint = 0;
@@ -1208,6 +1248,7 @@ tui_run(struct store *st, const struct session *s, struct sandbox *sb,
 	l.pty = pty;
 	l.cursor_shape = -1;
 	buf_init(&l.to_pty);
+	buf_init(&l.held);
 	buf_init(&l.prompt_text);
 	fcntl(pty, F_SETFL, fcntl(pty, F_GETFL) | O_NONBLOCK);
 	l.keymap = keymap_load(&errors);
@@ -1280,6 +1321,7 @@ tui_run(struct store *st, const struct session *s, struct sandbox *sb,
 	free(l.title);
 	free(l.clipboard);
 	buf_free(&l.to_pty);
+	buf_free(&l.held);
 	buf_free(&l.prompt_text);
 	return rc == 1 ? l.status_code : -1;
 }
