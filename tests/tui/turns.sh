@@ -108,9 +108,15 @@ tui_wait_for "$TIMELINE0"
 say "write idle1.txt x"
 check "the agent works" tui_wait_for '^wrote idle1.txt'
 quiet
-say "next prompt"
+# the agent writes idle2.txt as soon as it reads this line: the prompt's
+# checkpoint is taken before the Enter reaches it, so it holds idle1 alone
+say "write idle2.txt y"
 check "Enter after the agent was quiet checkpoints (prompt)" \
 	tui_wait_for "$(timeline_line 1 prompt '.*\+1 +~0 +-0')"
+check "... before the agent got the Enter (idle2.txt is not in it)" \
+	tui_wait_for '^wrote idle2.txt'
+is "checkpoint 1 holds idle1.txt only" \
+	"$(cd "$T" && "$AIRLOCK" status --at 1 idle 2>&1 | tr '\n' ' ')" "A idle1.txt "
 # Enter while the agent prints is no prompt: one checkpoint of both files
 # busy writes (at its start and end), at the Enter after it went quiet.
 say "busy 20"
@@ -120,7 +126,7 @@ check "the agent finishes" tui_wait_for '^busy done'
 quiet
 say "after quiet"
 check "no prompt checkpoint while the agent was busy; one after" \
-	tui_wait_for "$(timeline_line 2 prompt '.*\+2 +~0 +-0')"
+	tui_wait_for "$(timeline_line 2 prompt '.*\+3 +~0 +-0')"
 quiet
 say "nothing changed"
 tui_wait_for '^got: nothing changed'
