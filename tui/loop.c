@@ -293,17 +293,33 @@ loop_worker_done(struct loop *l)
 /* Draws now: the user sees what airlock is busy with before it blocks. */
 static void loop_draw(struct loop *);
 
+/* Before a request that drives the warden from the loop: said on the
+ * status line first, and no checkpoint running meanwhile. */
+static void
+loop_block_begin(struct loop *l, const char *what)
+{
+	l->status.busy = what;
+	l->status.busy_since = loop_now();
+	loop_draw(l);
+	worker_wait(l->worker);
+	loop_worker_done(l);
+}
+
+static void
+loop_block_end(struct loop *l)
+{
+	l->status.busy = NULL;
+	loop_reload_timeline(l);
+	loop_refresh_changes(l);
+}
+
 static void
 loop_rollback(struct loop *l, uint32_t to, uint64_t ticket)
 {
 	char *cause = NULL;
 	uint32_t now;
 
-	l->status.busy = "rolling back";
-	l->status.busy_since = loop_now();
-	loop_draw(l);
-	worker_wait(l->worker);
-	loop_worker_done(l);
+	loop_block_begin(l, "rolling back");
 	if (rollback_session(l->store, l->session, l->sb, to, &now,
 	    &cause) != 0) {
 		loop_message(l, "rollback: %s", cause);
@@ -317,9 +333,7 @@ loop_rollback(struct loop *l, uint32_t to, uint64_t ticket)
 			    now, NULL);
 	}
 	free(cause);
-	l->status.busy = NULL;
-	loop_reload_timeline(l);
-	loop_refresh_changes(l);
+	loop_block_end(l);
 }
 
 static void
@@ -330,11 +344,7 @@ loop_reject(struct loop *l, const struct control_request *req,
 	uint32_t now;
 	int rc;
 
-	l->status.busy = "rejecting";
-	l->status.busy_since = loop_now();
-	loop_draw(l);
-	worker_wait(l->worker);
-	loop_worker_done(l);
+	loop_block_begin(l, "rejecting");
 	rc = reject_session(l->store, l->session, l->sb, req->path,
 	    req->hunks, req->nhunks, &now, &cause);
 	control_server_reply(l->server, ticket, rc < 0 ? CONTROL_FAILED :
@@ -344,9 +354,7 @@ loop_reject(struct loop *l, const struct control_request *req,
 	else
 		loop_message(l, "rejected a change (#%u)", now);
 	free(cause);
-	l->status.busy = NULL;
-	loop_reload_timeline(l);
-	loop_refresh_changes(l);
+	loop_block_end(l);
 }
 
 static void
@@ -498,12 +506,19 @@ loop_show_turn(struct loop *l)
 
 /* ---- keys ---------------------------------------------------------- */
 
+/* How long the agent has neither printed nor written to the scratch. */
+static int64_t
+loop_quiet(const struct loop *l, int64_t now)
+{
+	return now - (l->last_output > l->last_write ? l->last_output :
+	    l->last_write);
+}
+
 static void
 loop_send_key(struct loop *l, key_code key)
 {
 	int64_t now = loop_now();
-	int64_t quiet = now - (l->last_output > l->last_write ?
-	    l->last_output : l->last_write);
+	int64_t quiet = loop_quiet(l, now);
 	int idle_ms = keymap_options(l->keymap)->idle_ms;
 
 	if ((key & KEYC_MASK_KEY) == '\r' || key == KEYC_KP_ENTER) {
@@ -575,29 +590,11 @@ loop_copy_end(struct loop *l)
 static void
 loop_clipboard(struct loop *l, char *text)
 {
-	static const char b64[] =
-	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-	const unsigned char *p = (const unsigned char *)text;
-	size_t len = strlen(text), i;
+	size_t len = strlen(text);
 	struct buf out = BUF_INIT;
-	unsigned v;
 
 	buf_addstr(&out, "\033]52;c;");
-	for (i = 0; i + 2 < len; i += 3) {
-		v = (unsigned)p[i] << 16 | (unsigned)p[i + 1] << 8 | p[i + 2];
-		buf_addch(&out, b64[v >> 18 & 63]);
-		buf_addch(&out, b64[v >> 12 & 63]);
-		buf_addch(&out, b64[v >> 6 & 63]);
-		buf_addch(&out, b64[v & 63]);
-	}
-	if (i < len) {
-		v = (unsigned)p[i] << 16 |
-		    (i + 1 < len ? (unsigned)p[i + 1] << 8 : 0);
-		buf_addch(&out, b64[v >> 18 & 63]);
-		buf_addch(&out, b64[v >> 12 & 63]);
-		buf_addch(&out, i + 1 < len ? b64[v >> 6 & 63] : '=');
-		buf_addch(&out, '=');
-	}
+	base64_encode(&out, text, len);
 	buf_addch(&out, '\a');
 	fwrite(out.data, 1, out.len, stdout);
 	fflush(stdout);
@@ -1047,8 +1044,7 @@ loop_signals(struct loop *l)
 static int
 loop_timers(struct loop *l, int64_t now)
 {
-	int64_t quiet = now - (l->last_output > l->last_write ?
-	    l->last_output : l->last_write);
+	int64_t quiet = loop_quiet(l, now);
 	int timeout = -1, t;
 
 #define LOOP_SOONER(ms) do { t = (int)(ms); if (t < 0) t = 0; \
