@@ -169,7 +169,7 @@ struct screen {
 };
 
 static int
-screen_setup(void **state)
+screen_open(void **state, const char *term)
 {
 	struct screen	*s = calloc(1, sizeof *s);
 
@@ -180,13 +180,26 @@ screen_setup(void **state)
 		return -1;
 	setenv("COLUMNS", "220", 1);
 	setenv("LINES", "70", 1);
-	s->sp = newterm("xterm-256color", s->out, s->in);
+	s->sp = newterm(term, s->out, s->in);
 	if (s->sp == NULL)
 		return -1;
 	start_color();
 	use_default_colors();
 	*state = s;
 	return 0;
+}
+
+static int
+screen_setup(void **state)
+{
+	return screen_open(state, "xterm-256color");
+}
+
+/* xterm: 8 colours and 64 pairs. */
+static int
+screen_setup_8(void **state)
+{
+	return screen_open(state, "xterm");
 }
 
 static int
@@ -411,6 +424,35 @@ test_draw_term_many_colors(void **state)
 	term_free(t);
 }
 
+/* More colour combinations than pairs: they are reused, nothing breaks,
+ * and what was drawn last has its colours. */
+static void
+test_draw_term_few_pairs(void **state)
+{
+	struct term	*t = term_create(10, 40);
+	WINDOW		*win = newwin(10, 40, 0, 0);
+	wchar_t		 wc[CCHARW_MAX + 1];
+	attr_t		 attrs;
+	char		 seq[64];
+	int		 i, n, pair;
+
+	assert_int_equal(COLORS, 8);
+	assert_int_equal(COLOR_PAIRS, 64);
+	for (i = 0; i < 400; i++) {
+		n = snprintf(seq, sizeof seq, "\033[38;5;%d;48;5;%dm%c",
+		    i % 16, (i / 16) % 16, 'A' + i % 26);
+		term_feed(t, seq, (size_t)n);
+	}
+	for (int round = 0; round < 3; round++)
+		draw_term(win, t, 0, NULL);
+	window_cell(win, 9, 39, wc, &attrs, &pair);
+	assert_int_equal(wc[0], (wchar_t)('A' + 399 % 26));
+	/* 399: fg 15 and bg 8 (bright), shown as 7 on 0 with 8 colours */
+	assert_pair_colors(pair, 7, 0);
+	delwin(win);
+	term_free(t);
+}
+
 int
 main(void)
 {
@@ -419,17 +461,17 @@ main(void)
 		cmocka_unit_test(test_draw_color_index),
 		cmocka_unit_test(test_draw_color_rgb),
 		cmocka_unit_test(test_draw_attrs),
+		cmocka_unit_test_setup_teardown(test_draw_term_cells,
+		    screen_setup, screen_teardown),
+		cmocka_unit_test_setup_teardown(test_draw_term_offset_selection,
+		    screen_setup, screen_teardown),
+		cmocka_unit_test_setup_teardown(test_draw_term_edges,
+		    screen_setup, screen_teardown),
+		cmocka_unit_test_setup_teardown(test_draw_term_many_colors,
+		    screen_setup, screen_teardown),
+		cmocka_unit_test_setup_teardown(test_draw_term_few_pairs,
+		    screen_setup_8, screen_teardown),
 	};
-	const struct CMUnitTest screen_tests[] = {
-		cmocka_unit_test(test_draw_term_cells),
-		cmocka_unit_test(test_draw_term_offset_selection),
-		cmocka_unit_test(test_draw_term_edges),
-		cmocka_unit_test(test_draw_term_many_colors),
-	};
-	int	failed;
 
-	failed = cmocka_run_group_tests(tests, NULL, NULL);
-	failed += cmocka_run_group_tests(screen_tests, screen_setup,
-	    screen_teardown);
-	return failed;
+	return cmocka_run_group_tests(tests, NULL, NULL);
 }
