@@ -60,10 +60,14 @@ test_draw_color_index(void **state)
 		assert_in_range(draw_color(&c, 8), 0, 7);
 		assert_in_range(draw_color(&c, 88), 0, 15);
 	}
-	/* Bright colours on 8: their normal selves. */
+	/* Bright colours on 8: their normal selves, but grey is not black. */
 	c = indexed(9);
 	assert_int_equal(draw_color(&c, 8), 1);
+	c = indexed(12);
+	assert_int_equal(draw_color(&c, 8), 4);
 	c = indexed(15);
+	assert_int_equal(draw_color(&c, 8), 7);
+	c = indexed(8);
 	assert_int_equal(draw_color(&c, 8), 7);
 	/* The cube and the grey ramp, by nearest. */
 	c = indexed(196);  /* ff0000 */
@@ -84,6 +88,10 @@ test_draw_color_index(void **state)
 	assert_int_equal(draw_color(&c, 16), 0);
 	c = indexed(244);  /* 808080 */
 	assert_int_equal(draw_color(&c, 16), 8);
+	assert_int_equal(draw_color(&c, 8), 7);
+	c = indexed(239);  /* 4e4e4e */
+	assert_int_equal(draw_color(&c, 16), 8);
+	assert_int_equal(draw_color(&c, 8), 0);
 	c = indexed(226);  /* ffff00 */
 	assert_int_equal(draw_color(&c, 16), 11);
 	assert_int_equal(draw_color(&c, 8), 3);
@@ -447,8 +455,10 @@ test_draw_term_few_pairs(void **state)
 		draw_term(win, t, 0, NULL);
 	window_cell(win, 9, 39, wc, &attrs, &pair);
 	assert_int_equal(wc[0], (wchar_t)('A' + 399 % 26));
-	/* 399: fg 15 and bg 8 (bright), shown as 7 on 0 with 8 colours */
-	assert_pair_colors(pair, 7, 0);
+	/* 399: fg 15 on bg 8, both shown as 7 (white) with 8 colours */
+	assert_pair_colors(pair, 7, 7);
+	window_cell(win, 9, 38, wc, &attrs, &pair);
+	assert_pair_colors(pair, 6, 7);  /* 14 on 8 */
 	delwin(win);
 	term_free(t);
 }
