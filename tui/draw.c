@@ -46,13 +46,23 @@ draw_distance(int r1, int g1, int b1, int r2, int g2, int b2)
 	    (b1 - b2) * (b1 - b2);
 }
 
-/* The nearest of the first n (8 or 16) colours. */
+/*
+ * The nearest of the first n (8 or 16) colours. A grey goes to a grey:
+ * by plain distance mid grey is nearer yellow than white.
+ */
 static int
 draw_nearest_ansi(int r, int g, int b, int n)
 {
-	int	i, best = 0, d, best_d = -1;
+	int	i, best = 0, d, best_d = -1, grey, ansi_grey;
+	int	max = r > g ? (r > b ? r : b) : (g > b ? g : b);
+	int	min = r < g ? (r < b ? r : b) : (g < b ? g : b);
 
+	grey = max - min < 32;
 	for (i = 0; i < n; i++) {
+		ansi_grey = draw_ansi[i][0] == draw_ansi[i][1] &&
+		    draw_ansi[i][1] == draw_ansi[i][2];
+		if (grey && !ansi_grey)
+			continue;
 		d = draw_distance(r, g, b, draw_ansi[i][0], draw_ansi[i][1],
 		    draw_ansi[i][2]);
 		if (best_d == -1 || d < best_d) {
@@ -103,8 +113,8 @@ draw_color(const struct term_color *c, int ncolors)
 	if (c->type == TERM_COLOR_INDEX) {
 		if (ncolors >= 256 || c->index < (ncolors >= 16 ? 16 : 8))
 			return c->index;
-		if (ncolors < 16 && c->index < 16)
-			return c->index - 8;  /* bright to normal */
+		/* Bright ones too: bright black (grey text) becomes white,
+		 * which stays readable on a black background. */
 		draw_palette(c->index, &r, &g, &b);
 	} else {
 		r = c->r;

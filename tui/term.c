@@ -16,6 +16,9 @@
  * string split across two writes, which a pty read does at random, so
  * strings are collected here whole: OSC is handled here (title,
  * notifications), DCS is handed to libvterm in one write, the rest dropped.
+ * The same scanner keeps from libvterm 0.1.4 the input that makes it read
+ * or write outside its buffers (each guard says which), as agent output is
+ * untrusted.
  */
 
 #define TERM_ROWS_MAX 300   /* an 8K screen in a small font */
@@ -67,6 +70,9 @@ enum scan_state {
 	SCAN_CSI_DROP,   /* a CSI libvterm must not see the rest of */
 	SCAN_STRING,     /* OSC, DCS, APC, PM or SOS contents */
 	SCAN_STRING_ESC, /* an ESC inside a string: ST, or the end of it */
+	SCAN_E3,         /* held: maybe one of the marks below */
+	SCAN_E3_80,
+	SCAN_E3_82,
 };
 /*
  * libvterm 0.1.4 writes past its array on a CSI of more than 16 parameters
@@ -86,6 +92,9 @@ struct term {
 	struct term_state	 state;
 	char			 title[TERM_TITLE_MAX];
 	int			 keypad_app;
+	int			 region_reset;  /* due after a resize */
+	int			 rep_safe;      /* see term_scan_text */
+	int			 utf8_left;
 	int			 damage, bells, notifications;
 	uint64_t		 output_bytes;
 	uint64_t		 scrolled;
@@ -1231,6 +1240,86 @@ term_cursor_check(struct term *t)
 	term_write(t, cup, (size_t)n);
 }
 
+/*
+ * REP (CSI b) repeats the last character. libvterm 0.1.4 loops forever when
+ * there is none yet or it is a combining mark, so REP is let through only
+ * after a character below U+0300 (none is combining or wide; ncurses uses
+ * REP for those only).
+ */
+static void
+term_scan_text(struct term *t, unsigned char c)
+{
+	if (c >= 0x20 && c < 0x7f) {
+		t->rep_safe = 1;
+		t->utf8_left = 0;
+	} else if (c >= 0xc0) {
+		t->rep_safe = 0;
+		t->utf8_left = (c >= 0xc2 && c <= 0xcb);  /* U+0080-02FF */
+	} else if (c >= 0x80 && c < 0xc0 && t->utf8_left) {
+		t->rep_safe = 1;
+		t->utf8_left = 0;
+	}
+}
+
+/*
+ * libvterm 0.1.4 takes U+302A-302F and U+3099-309A, combining marks, for
+ * wide: after a character on the last column, or two in a row, it writes
+ * outside its buffers. The kana voicing marks (decomposed Japanese) become
+ * the combining diaeresis and ring above, which look alike; the tone marks
+ * go. Their UTF-8 is E3 80 AA-AF and E3 82 99-9A: a leading E3 is held
+ * until the bytes after it say.
+ */
+static int
+term_scan_e3(struct term *t, unsigned char c)
+{
+	static const char	diaeresis[] = "\xcc\x88", ring[] = "\xcc\x8a";
+
+	if (t->scan == SCAN_E3) {
+		if (c == 0x80 || c == 0x82) {
+			t->scan = c == 0x80 ? SCAN_E3_80 : SCAN_E3_82;
+			return 1;
+		}
+		term_write(t, "\xe3", 1);
+	} else if (t->scan == SCAN_E3_80) {
+		if (c >= 0xaa && c <= 0xaf) {
+			t->scan = SCAN_GROUND;
+			return 1;
+		}
+		term_write(t, "\xe3\x80", 2);
+	} else {
+		if (c == 0x99 || c == 0x9a) {
+			term_write(t, c == 0x99 ? diaeresis : ring, 2);
+			t->scan = SCAN_GROUND;
+			return 1;
+		}
+		term_write(t, "\xe3\x82", 2);
+	}
+	t->scan = SCAN_GROUND;
+	return 0;  /* c is read as usual */
+}
+
+/*
+ * A resize resets the scroll region, as xterm and tmux do: libvterm 0.1.4
+ * keeps one that no longer fits (its top under the new last row) and
+ * scrolls outside its buffers. DECSTBM homes the cursor, so it is put back.
+ * The bytes go in between sequences only.
+ */
+static void
+term_region_reset(struct term *t)
+{
+	VTermPos	pos;
+	char		seq[48];
+	int		n;
+
+	t->region_reset = 0;
+	t->fast_unsafe &= ~TERM_FAST_REGION;  /* no region now */
+	vterm_state_get_cursorpos(t->vstate, &pos);
+	n = snprintf(seq, sizeof seq, "\033[r\033[%d;%dH",
+	    (pos.row < t->rows ? pos.row : t->rows - 1) + 1,
+	    (pos.col < t->cols ? pos.col : t->cols - 1) + 1);
+	term_write(t, seq, (size_t)n);
+}
+
 /* The byte after a held ESC that did not start a string: it is passed on
  * with what follows. Returns 1 when the cursor may need term_cursor_check
  * after it. */
@@ -1283,11 +1372,13 @@ term_scan_csi(struct term *t, unsigned char c)
 	} else if (c >= 0x20 && c <= 0x2f)
 		t->csi_inter = 1;
 	else if (c >= 0x40 && c <= 0x7e) {
+		t->scan = SCAN_GROUND;
+		if (c == 'b' && !t->rep_safe)
+			return 0;
 		term_csi_done(t, c);
-		t->scan = SCAN_GROUND;
-	} else if (c == 0x18 || c == 0x1a)
-		t->scan = SCAN_GROUND;
-	/* other controls are executed inside a CSI and change nothing here */
+	} else if (c == 0x18 || c == 0x1a || c >= 0x80)
+		t->scan = SCAN_GROUND;  /* cancelled, as libvterm does */
+	/* controls are done inside a CSI, DEL ignored: nothing here */
 	return 1;
 }
 
@@ -1310,7 +1401,21 @@ term_scan_feed(struct term *t, const unsigned char *p, size_t len)
 
 	for (i = 0; i < len; i++) {
 		c = p[i];
+		if (t->region_reset && t->scan == SCAN_GROUND) {
+			term_write(t, p + start, i - start);
+			start = i;
+			term_region_reset(t);
+		}
 		switch (t->scan) {
+		case SCAN_E3:
+		case SCAN_E3_80:
+		case SCAN_E3_82:
+			if (term_scan_e3(t, c)) {
+				start = i + 1;
+				continue;
+			}
+			start = i;
+			break;
 		case SCAN_STRING:
 			if (c == 0x07) {
 				term_string_done(t);
@@ -1347,6 +1452,22 @@ term_scan_feed(struct term *t, const unsigned char *p, size_t len)
 		}
 		switch (t->scan) {
 		case SCAN_ESC:
+			/* As libvterm: inside an escape, controls are done
+			 * and bytes from DEL up ignored. */
+			if (c == 0x18 || c == 0x1a) {
+				t->scan = SCAN_GROUND;  /* cancelled */
+				start = i;
+				break;
+			}
+			if (c < 0x20) {
+				term_write(t, p + i, 1);
+				start = i + 1;
+				break;
+			}
+			if (c >= 0x7f) {
+				start = i + 1;
+				break;
+			}
 			if (term_string_start(c)) {
 				t->scan = SCAN_STRING;
 				t->string_kind = c;
@@ -1364,28 +1485,42 @@ term_scan_feed(struct term *t, const unsigned char *p, size_t len)
 			}
 			break;
 		case SCAN_ESC_INTER:
-			term_fast_escape_inter(t, c);
-			if (c >= 0x30 && c <= 0x7e)
+			if (c == 0x18 || c == 0x1a)
+				t->fast_inter = 0;  /* cancelled */
+			else
+				term_fast_escape_inter(t, c);
+			if ((c >= 0x30 && c <= 0x7e) || c == 0x18 || c == 0x1a)
 				t->scan = SCAN_GROUND;
 			break;
 		case SCAN_CSI:
 			if (!term_scan_csi(t, c)) {
 				term_write(t, p + start, i - start);
 				term_write(t, "\030", 1);
-				t->scan = SCAN_CSI_DROP;
+				if (t->scan != SCAN_GROUND)
+					t->scan = SCAN_CSI_DROP;
 				start = i + 1;
 			}
 			break;
 		case SCAN_CSI_DROP:
-			if ((c >= 0x40 && c <= 0x7e) || c == 0x18 || c == 0x1a)
+			if ((c >= 0x40 && c <= 0x7e) || c >= 0x80 || c == 0x18 ||
+			    c == 0x1a)
 				t->scan = SCAN_GROUND;
 			start = i + 1;
+			break;
+		case SCAN_GROUND:
+			term_scan_text(t, c);
+			if (c == 0xe3) {
+				term_write(t, p + start, i - start);
+				t->scan = SCAN_E3;
+				start = i + 1;
+			}
 			break;
 		default:
 			break;
 		}
 	}
-	if (t->scan != SCAN_STRING && t->scan != SCAN_STRING_ESC)
+	if (t->scan != SCAN_STRING && t->scan != SCAN_STRING_ESC &&
+	    t->scan != SCAN_E3 && t->scan != SCAN_E3_80 && t->scan != SCAN_E3_82)
 		term_write(t, p + start, len - start);
 }
 
@@ -1418,9 +1553,12 @@ term_resize(struct term *t, int rows, int cols)
 		return;
 	vterm_set_size(t->vt, rows, cols);
 	t->fast_shadow = 0;
-	vterm_screen_flush_damage(t->screen);
 	t->rows = rows;
 	t->cols = cols;
+	t->region_reset = 1;
+	if (t->scan == SCAN_GROUND)
+		term_region_reset(t);
+	vterm_screen_flush_damage(t->screen);
 	t->cache->valid = 0;
 	t->damage = 1;
 	vterm_state_get_cursorpos(t->vstate, &pos);

@@ -60,10 +60,14 @@ test_draw_color_index(void **state)
 		assert_in_range(draw_color(&c, 8), 0, 7);
 		assert_in_range(draw_color(&c, 88), 0, 15);
 	}
-	/* Bright colours on 8: their normal selves. */
+	/* Bright colours on 8: their normal selves, but grey is not black. */
 	c = indexed(9);
 	assert_int_equal(draw_color(&c, 8), 1);
+	c = indexed(12);
+	assert_int_equal(draw_color(&c, 8), 4);
 	c = indexed(15);
+	assert_int_equal(draw_color(&c, 8), 7);
+	c = indexed(8);
 	assert_int_equal(draw_color(&c, 8), 7);
 	/* The cube and the grey ramp, by nearest. */
 	c = indexed(196);  /* ff0000 */
@@ -84,6 +88,10 @@ test_draw_color_index(void **state)
 	assert_int_equal(draw_color(&c, 16), 0);
 	c = indexed(244);  /* 808080 */
 	assert_int_equal(draw_color(&c, 16), 8);
+	assert_int_equal(draw_color(&c, 8), 7);
+	c = indexed(239);  /* 4e4e4e */
+	assert_int_equal(draw_color(&c, 16), 8);
+	assert_int_equal(draw_color(&c, 8), 0);
 	c = indexed(226);  /* ffff00 */
 	assert_int_equal(draw_color(&c, 16), 11);
 	assert_int_equal(draw_color(&c, 8), 3);
@@ -169,7 +177,7 @@ struct screen {
 };
 
 static int
-screen_setup(void **state)
+screen_open(void **state, const char *term)
 {
 	struct screen	*s = calloc(1, sizeof *s);
 
@@ -180,13 +188,26 @@ screen_setup(void **state)
 		return -1;
 	setenv("COLUMNS", "220", 1);
 	setenv("LINES", "70", 1);
-	s->sp = newterm("xterm-256color", s->out, s->in);
+	s->sp = newterm(term, s->out, s->in);
 	if (s->sp == NULL)
 		return -1;
 	start_color();
 	use_default_colors();
 	*state = s;
 	return 0;
+}
+
+static int
+screen_setup(void **state)
+{
+	return screen_open(state, "xterm-256color");
+}
+
+/* xterm: 8 colours and 64 pairs. */
+static int
+screen_setup_8(void **state)
+{
+	return screen_open(state, "xterm");
 }
 
 static int
@@ -411,6 +432,37 @@ test_draw_term_many_colors(void **state)
 	term_free(t);
 }
 
+/* More colour combinations than pairs: they are reused, nothing breaks,
+ * and what was drawn last has its colours. */
+static void
+test_draw_term_few_pairs(void **state)
+{
+	struct term	*t = term_create(10, 40);
+	WINDOW		*win = newwin(10, 40, 0, 0);
+	wchar_t		 wc[CCHARW_MAX + 1];
+	attr_t		 attrs;
+	char		 seq[64];
+	int		 i, n, pair;
+
+	assert_int_equal(COLORS, 8);
+	assert_int_equal(COLOR_PAIRS, 64);
+	for (i = 0; i < 400; i++) {
+		n = snprintf(seq, sizeof seq, "\033[38;5;%d;48;5;%dm%c",
+		    i % 16, (i / 16) % 16, 'A' + i % 26);
+		term_feed(t, seq, (size_t)n);
+	}
+	for (int round = 0; round < 3; round++)
+		draw_term(win, t, 0, NULL);
+	window_cell(win, 9, 39, wc, &attrs, &pair);
+	assert_int_equal(wc[0], (wchar_t)('A' + 399 % 26));
+	/* 399: fg 15 on bg 8, both shown as 7 (white) with 8 colours */
+	assert_pair_colors(pair, 7, 7);
+	window_cell(win, 9, 38, wc, &attrs, &pair);
+	assert_pair_colors(pair, 6, 7);  /* 14 on 8 */
+	delwin(win);
+	term_free(t);
+}
+
 int
 main(void)
 {
@@ -420,11 +472,17 @@ main(void)
 		cmocka_unit_test(test_draw_color_index),
 		cmocka_unit_test(test_draw_color_rgb),
 		cmocka_unit_test(test_draw_attrs),
-		cmocka_unit_test(test_draw_term_cells),
-		cmocka_unit_test(test_draw_term_offset_selection),
-		cmocka_unit_test(test_draw_term_edges),
-		cmocka_unit_test(test_draw_term_many_colors),
+		cmocka_unit_test_setup_teardown(test_draw_term_cells,
+		    screen_setup, screen_teardown),
+		cmocka_unit_test_setup_teardown(test_draw_term_offset_selection,
+		    screen_setup, screen_teardown),
+		cmocka_unit_test_setup_teardown(test_draw_term_edges,
+		    screen_setup, screen_teardown),
+		cmocka_unit_test_setup_teardown(test_draw_term_many_colors,
+		    screen_setup, screen_teardown),
+		cmocka_unit_test_setup_teardown(test_draw_term_few_pairs,
+		    screen_setup_8, screen_teardown),
 	};
 
-	return cmocka_run_group_tests(tests, screen_setup, screen_teardown);
+	return cmocka_run_group_tests(tests, NULL, NULL);
 }

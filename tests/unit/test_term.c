@@ -451,6 +451,16 @@ test_term_paste(void **state)
 	assert_int_equal(s->bracketed_paste, 1);  /* the ESC ended the OSC */
 	feed(t, "\033[?2004l\033]2;[?2004h\007");
 	assert_int_equal(s->bracketed_paste, 0);
+	/* As libvterm reads them: high bytes and DEL inside an escape are
+	 * ignored, a high byte cancels a CSI. */
+	feed(t, "\033\xe3\x7f[?2004h");
+	assert_int_equal(s->bracketed_paste, 1);
+	feed(t, "\033[?20\xe3" "04l");
+	assert_int_equal(s->bracketed_paste, 1);
+	feed(t, "\033[?2004l\033\x18[?2004h");
+	assert_int_equal(s->bracketed_paste, 0);
+	feed(t, "\033\n]2;esc-lf\007");
+	assert_string_equal(s->title, "esc-lf");
 	buf_free(&out);
 	term_free(t);
 }
@@ -876,6 +886,115 @@ test_term_scrollback_memory(void **state)
 	term_free(t);
 }
 
+/* The sequences that made libvterm 0.1.4 read or write out of bounds. */
+static void
+test_term_libvterm_bugs(void **state)
+{
+	static const char *const restores[] = {
+		"\0338", "\033\xe3" "8", "\033\x7f" "8", "\033\n8",
+		"\033\x80\xff" "8",
+	};
+	struct term	*t;
+	size_t		 i;
+	int		 rows, cols;
+
+	/* A cursor saved on a bigger screen comes back on the screen (and
+	 * DECDHL there does not write outside libvterm's buffers). */
+	for (i = 0; i < sizeof restores / sizeof restores[0]; i++) {
+		t = term_create(58, 168);
+		feed(t, "\033[50;100H\0337");
+		term_resize(t, 6, 36);
+		feed(t, restores[i]);
+		assert_int_equal(term_state(t)->cursor_row, 5);
+		assert_int_equal(term_state(t)->cursor_col, 35);
+		feed(t, "\033#4\033[2K\033#5\033[6;36Hx");
+		assert_int_equal(cell_at(t, 5, 35).chars[0], 'x');
+		term_free(t);
+	}
+	/* More than 16 parameters, or too many digits: dropped whole. */
+	t = term_create(24, 80);
+	feed(t, "\033[1;1;1;1;1;1;1;1;1;1;1;1;1;1;1;1;1;1;1;1mA\033[;;;;;;;;;;;;"
+	    ";;;;;;;;;;;;;;;;;;;;;;;;HB\033[31;99999999999999999999mC");
+	assert_row(t, 0, "ABC");
+	assert_int_equal(cell_at(t, 0, 0).attrs, 0);
+	assert_int_equal(cell_at(t, 0, 2).fg.type, TERM_COLOR_DEFAULT);
+	/* Sixteen are fine. */
+	feed(t, "\033[1;1;1;1;1;1;1;1;1;1;1;1;1;1;1;1mD");
+	assert_int_equal(cell_at(t, 0, 3).attrs, TERM_BOLD);
+	term_free(t);
+	/* A resize resets the scroll region (libvterm 0.1.4 scrolled one
+	 * whose top was under the new last row outside its buffers) and
+	 * leaves the cursor where it was. */
+	t = term_create(24, 80);
+	feed(t, "\033[9r\033[5;10H");
+	term_resize(t, 2, 167);
+	feed(t, "\n\n");
+	assert_int_equal(term_state(t)->cursor_row, 1);
+	term_free(t);
+	t = term_create(10, 40);
+	feed(t, "top\033[3;5r\033[4;7H");
+	term_resize(t, 20, 40);
+	assert_int_equal(term_state(t)->cursor_row, 3);
+	assert_int_equal(term_state(t)->cursor_col, 6);
+	/* The whole screen scrolls now, not rows 3-5. */
+	feed(t, "\033[20;1H\n");
+	assert_row(t, -1, "top");
+	/* A resize in the middle of a sequence waits for its end. */
+	feed(t, "\033[3;4");
+	term_resize(t, 20, 100);
+	feed(t, "Hx");
+	assert_int_equal(cell_at(t, 2, 3).chars[0], 'x');
+	feed(t, "\033[9r\033]2;");
+	term_resize(t, 3, 100);
+	feed(t, "t\007\n\n\n");
+	assert_string_equal(term_state(t)->title, "t");
+	term_free(t);
+	/* Combining marks libvterm takes for wide: the kana voicing marks
+	 * become look-alikes it reads right, the tone marks go. */
+	t = term_create(3, 2);
+	feed(t, "xy\xe3\x80\xad\xe3\x80\xad");
+	feed(t, "\xe3\x80\xad\xe3\x80\xad\xe3\x82\x99");
+	feed(t, "\r\n\xe3\x82\x99\xe3\x82\x9a\xe3\x82\x99");
+	term_free(t);
+	t = term_create(3, 4);
+	feed(t, "\xe3\x81\x8b\xe3\x82\x99");  /* ka + voicing */
+	feed(t, "\r\n");
+	assert_int_equal(cell_at(t, 0, 0).chars[0], 0x304b);
+	assert_int_equal(cell_at(t, 0, 0).chars[1], 0x308);
+	assert_int_equal(cell_at(t, 0, 0).width, 2);
+	feed(t, "\r\na\xe3");
+	feed(t, "\x82");
+	feed(t, "\x9a\xe3");
+	feed(t, "\x82\xa2");  /* a, semi-voicing, then katakana A */
+	assert_int_equal(cell_at(t, 2, 0).chars[0], 'a');
+	assert_int_equal(cell_at(t, 2, 0).chars[1], 0x30a);
+	assert_int_equal(cell_at(t, 2, 0).width, 1);
+	feed(t, "\033[3;1H\033[2K\xe3\x80\x81\xe3\033[m\xe3\x80");
+	feed(t, "z");
+	assert_int_equal(cell_at(t, 2, 0).chars[0], 0x3001);
+	assert_int_equal(cell_at(t, 0, 0).chars[0], 0x304b);
+	term_free(t);
+	/* REP before any text made libvterm 0.1.4 loop forever. */
+	t = term_create(5, 10);
+	feed(t, "\033[b\033[5b\033(0\033[");
+	feed(t, "0b\033[b");
+	assert_row(t, 0, "");
+	feed(t, "\033(Bx\033[3b");
+	assert_row(t, 0, "xxxx");
+	/* Nor after a combining mark, or anything from U+0300 up. */
+	feed(t, "\r\nl\033[I\033[P\xcc\x81\033[b\xe4\xb8\xad\033[b");
+	feed(t, "\r\n\xc3\xa9\033[2b");
+	assert_row(t, 2, "\xc3\xa9\xc3\xa9\xc3\xa9");
+	term_free(t);
+	/* A screen of one column would not hold a wide character: two. */
+	t = term_create(0, 1);
+	term_size(t, &rows, &cols);
+	assert_int_equal(rows, 1);
+	assert_int_equal(cols, 2);
+	feed(t, "x\r\n\xe4\xb8\xad\xe4\xb8\xad");
+	term_free(t);
+}
+
 /* A few MB of hostile output: nothing crashes, the terminal still works. */
 static void
 test_term_hostile(void **state)
@@ -940,7 +1059,7 @@ test_term_hostile(void **state)
 }
 
 int
-main(void)
+main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_term_text),
@@ -958,8 +1077,11 @@ main(void)
 		cmocka_unit_test(test_term_scrollback),
 		cmocka_unit_test(test_term_scrollback_cells),
 		cmocka_unit_test(test_term_scrollback_memory),
+		cmocka_unit_test(test_term_libvterm_bugs),
 		cmocka_unit_test(test_term_hostile),
 	};
 
+	if (argc > 1)
+		cmocka_set_test_filter(argv[1]);
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
