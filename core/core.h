@@ -1063,6 +1063,127 @@ int promote_base(struct store *, uint32_t owner, const char *path,
 int promote_check(struct store *, uint32_t owner, const struct change *ch,
     const char *tree, const char *upper, struct buf *merged, char **cause);
 
+/* review.c: what the review pane shows (design §5, §7), without a screen
+ *
+ * The changes of a scope (the total, one turn, a range) as files with
+ * marks, and the diff of one file as lines, made on demand and never for
+ * files nobody looks at: opening 10,000 changed files reads no content
+ * but what rename detection needs (added and deleted files of similar
+ * size, bounded). Approvals are always of the total change of a path
+ * (design §5); in a turn or range scope a file's state is its total's.
+ */
+#define REVIEW_RISKY 0x01      /* change_is_risky */
+#define REVIEW_BINARY 0x02     /* known once its diff or state was made */
+#define REVIEW_MODE 0x04       /* permission bits changed */
+#define REVIEW_TYPE 0x08       /* file <-> symlink <-> directory */
+#define REVIEW_RENAMED 0x10    /* an added path whose content came from
+				  the deleted path from (rename detection) */
+#define REVIEW_CONFLICT 0x20   /* promoting it conflicts (state known) */
+#define REVIEW_MERGES 0x40     /* the real file changed; merges cleanly */
+struct review_file {
+	const struct change *ch;   /* in the review's changeset */
+	const struct change *from; /* REVIEW_RENAMED: the deletion it pairs
+				      with (listed on its own too) */
+	int similarity;            /* REVIEW_RENAMED: 50-100 */
+	unsigned marks;
+	/* review_file_state fills these (and BINARY/CONFLICT/MERGES): */
+	int state_known;
+	enum approval_state approval;
+	size_t nhunks, approved;   /* hunks of the total change; approved */
+};
+struct review {
+	struct store *st;
+	const struct session *s;
+	struct turn_range range;   /* unset: the total */
+	struct changeset cs;
+	struct review_file *v;     /* one per change, cs order (by path) */
+	size_t n;
+	size_t added, modified, deleted, risky;
+	char *upper;
+};
+/* Loads the files of range (NULL or unset: the total). 0 or -1. */
+int review_load(struct review *, struct store *, const struct session *,
+    const struct turn_range *range, char **cause);
+void review_free(struct review *);
+/* Fills file i's approval state and conflict marks (reads its content;
+ * cached until review_forget). 0 or -1 with *cause. */
+int review_file_state(struct review *, size_t i, char **cause);
+/* Forgets file i's cached state and diff (after an approval, a reject, a
+ * promotion); (size_t)-1: every file's. */
+void review_forget(struct review *, size_t i);
+
+enum review_line_type {
+	REVIEW_LINE_NOTE,     /* "new file mode 100644", "renamed from x (92%)",
+				 "binary: 12.0 KiB -> 14.1 KiB", ... */
+	REVIEW_LINE_HUNK,     /* "@@ -1,3 +1,4 @@ context" */
+	REVIEW_LINE_CONTEXT,
+	REVIEW_LINE_ADD,
+	REVIEW_LINE_DEL,
+	REVIEW_LINE_NOEOL,    /* "\ No newline at end of file" */
+};
+struct review_span {          /* a changed part of a line (word level) */
+	uint32_t start, len;      /* bytes of the line's text */
+};
+struct review_line {
+	enum review_line_type type;
+	size_t off, len;          /* its text in diff->text, no newline,
+				     no +/-/space prefix */
+	uint32_t old_no, new_no;  /* line numbers, 0 when the side has none */
+	/*
+	 * The hunk of the total change (1..nhunks, as `airlock diff` numbers
+	 * them with 3 lines of context) this line belongs to, 0 for none;
+	 * for ADD and DEL lines also its index among that change's added and
+	 * deleted lines in patch order (what line approvals name), else
+	 * REVIEW_NO_LINE. Whatever the view's context and whitespace options,
+	 * these always refer to the total change's canonical patch.
+	 */
+	uint32_t hunk;
+	uint32_t change;
+	uint32_t span, nspan;     /* its word-level spans in diff->spans */
+};
+#define REVIEW_NO_LINE UINT32_MAX
+struct review_opts {
+	int context;              /* lines of context, 0-1000 (default 3) */
+	int ignore_ws;            /* ignore whitespace changes */
+};
+struct review_diff {
+	struct buf text;
+	struct review_line *v;
+	size_t n;
+	struct review_span *spans;
+	size_t nspans;
+	size_t nhunks;            /* the total change's hunks (0: whole only) */
+	size_t nchanges;          /* its added + deleted lines */
+	int whole_only;           /* binary, type change, huge, a rename:
+				     approved whole only */
+};
+/* The diff of file i in the review's scope with opts (NULL: defaults):
+ * lines with numbers of both sides and word-level spans on paired
+ * deleted/added lines; a binary file described (sizes, a guess of its
+ * type), never dumped. 0 or -1 with *cause. */
+int review_diff(struct review *, size_t i, const struct review_opts *,
+    struct review_diff *, char **cause);
+void review_diff_free(struct review_diff *);
+/*
+ * Approves (on 1) or withdraws (on 0) lines of file i's total change:
+ * changes[] are REVIEW_LINE change indexes (n of them). A hunk whose
+ * changed lines are all approved counts as approved; some of them: the
+ * file is partly approved and promotion writes only those lines (an
+ * unpicked deletion stays, an unpicked addition is left out).
+ * review_approve_file: the whole change (on) or nothing (off).
+ * 0 or -1 with *cause (the file changed since its diff was made: "the
+ * file changed; look again").
+ */
+int review_approve_lines(struct review *, size_t i, const uint32_t *changes,
+    size_t n, int on, char **cause);
+int review_approve_file(struct review *, size_t i, int on, char **cause);
+/* A conflicting file's three sides for display: base, the real tree's
+ * (ours) and the scratch's (theirs) content, and their merge in diff3
+ * style (conflict markers with the base between). 0 (no conflict: merged
+ * is the clean merge), 1 (conflict), or -1 with *cause. */
+int review_conflict(struct review *, size_t i, struct buf *base,
+    struct buf *ours, struct buf *theirs, struct buf *merged, char **cause);
+
 /* tui/loop.c (the terminal UI; declared here for cmd-run.c, which reaches
  * tui/ by this name only): supervises the running sandbox sb on the pty
  * master pty until the agent exits. Its wait status, or -1. */
