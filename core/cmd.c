@@ -23,6 +23,7 @@ extern const struct cmd_entry cmd_unapprove_entry;
 extern const struct cmd_entry cmd_reject_entry;
 extern const struct cmd_entry cmd_promote_entry;
 extern const struct cmd_entry cmd_unpromote_entry;
+extern const struct cmd_entry cmd_review_entry;   /* tui/cmd-review.c */
 extern const struct cmd_entry cmd_gc_entry;
 extern const struct cmd_entry cmd_fsck_entry;
 extern const struct cmd_entry cmd_policy_entry;
@@ -44,6 +45,7 @@ const struct cmd_entry *cmd_table[] = {
 	&cmd_reject_entry,
 	&cmd_promote_entry,
 	&cmd_unpromote_entry,
+	&cmd_review_entry,
 	&cmd_discard_entry,
 	&cmd_gc_entry,
 	&cmd_fsck_entry,

@@ -941,6 +941,12 @@ int rollback_session(struct store *, const struct session *,
 int reject_session(struct store *, const struct session *, struct sandbox *sb,
     const char *path, const size_t *hunks, size_t nhunks, uint32_t *now,
     char **cause);
+/* Makes path (relative) of s, running in sb, a regular file with fd's
+ * content and mode's permission bits (no setuid or setgid) through the
+ * merged view, then checkpoints with the reason "edit" (the review's
+ * $EDITOR). Same returns and lock as reject_session. */
+int edit_session(struct store *, const struct session *, struct sandbox *sb,
+    const char *path, int fd, mode_t mode, uint32_t *now, char **cause);
 
 /* approval.c: approvals per file and hunk (design §5), in the store's
  * "approvals" database, bound to what they were given for

@@ -272,3 +272,42 @@ reject_session(struct store *st, const struct session *s, struct sandbox *sb,
 	close(lock);
 	return rc;
 }
+
+static int
+reject_write_locked(struct store *st, const struct session *s,
+    struct sandbox *sb, const char *path, int fd, mode_t mode,
+    uint32_t *now, char **cause)
+{
+	struct rollback_op op;
+	struct ckpt_options o;
+
+	memset(&op, 0, sizeof op);
+	op.kind = ROLLBACK_FILE;
+	op.path = (char *)path;
+	op.mode = (uint32_t)(mode & 0777);  /* never setuid from an edit */
+	if (sandbox_apply(sb, &op, fd, cause) != 0) {
+		if (sb->exited) {
+			free(*cause);
+			*cause = xstrdup("the command exited meanwhile");
+		}
+		return -1;
+	}
+	memset(&o, 0, sizeof o);
+	o.reason = "edit";
+	o.threads = session_checkpoint_threads();
+	o.restored_from = CKPT_NONE;
+	return session_checkpoint(st, s, &o, now, NULL, cause);
+}
+
+int
+edit_session(struct store *st, const struct session *s, struct sandbox *sb,
+    const char *path, int fd, mode_t mode, uint32_t *now, char **cause)
+{
+	int lock = rollback_promote_lock(s, "edit", cause), rc;
+
+	if (lock < 0)
+		return -1;
+	rc = reject_write_locked(st, s, sb, path, fd, mode, now, cause);
+	close(lock);
+	return rc;
+}

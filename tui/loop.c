@@ -11,6 +11,7 @@
 #include "config.h"
 
 #include <sys/ioctl.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 
 #include <errno.h>
@@ -57,6 +58,8 @@ struct loop {
 	struct worker *worker;
 	struct idle *idle;
 	struct copy_mode *copy;
+	struct review_pane *review;   /* open (shown when focused) */
+	int review_work;           /* it has states to fill when idle */
 	struct timeline timeline;
 	struct status_info status;
 
@@ -65,7 +68,8 @@ struct loop {
 	int timeline_cols;         /* 0: hidden */
 	WINDOW *pane, *bar, *side, *overlay;
 	int show_timeline, zoom, help;
-	enum { FOCUS_AGENT, FOCUS_TIMELINE, FOCUS_COPY } focus;
+	enum { FOCUS_AGENT, FOCUS_TIMELINE, FOCUS_COPY, FOCUS_REVIEW } focus;
+	enum key_mode help_mode;   /* whose keys the help shows */
 	int prefix;                /* the prefix was typed */
 	enum loop_prompt prompt;
 	struct buf prompt_text;
@@ -288,6 +292,10 @@ loop_worker_done(struct loop *l)
 	}
 	loop_reload_timeline(l);
 	loop_refresh_changes(l);
+	if (l->review != NULL) {
+		review_pane_reload(l->review);
+		l->review_work = 1;
+	}
 }
 
 /* Draws now: the user sees what airlock is busy with before it blocks. */
@@ -476,22 +484,228 @@ loop_pager(struct loop *l, char *const *args)
 	free(copy);
 }
 
-static void
-loop_review(struct loop *l)
-{
-	char id[16];
-	char *args[] = { (char *)"diff", id, NULL };
+/* ---- the review pane --------------------------------------------- */
 
-	snprintf(id, sizeof id, "%u", l->session->id);
-	loop_pager(l, args);
+static void
+loop_review_changed(void *arg)
+{
+	struct loop *l = arg;
+
+	loop_reload_timeline(l);
+	loop_refresh_changes(l);
+}
+
+/* The feedback as the agent's input: one paste (bracketed when it asked
+ * for that, else on one line, so that no line of it runs on its own),
+ * then Enter. */
+static void
+loop_review_feedback(void *arg, const char *text, size_t len)
+{
+	struct loop *l = arg;
+	struct buf flat = BUF_INIT;
+	size_t i;
+
+	if (term_state(l->term)->bracketed_paste)
+		term_paste(l->term, text, len, &l->to_pty);
+	else {
+		for (i = 0; i < len; i++)
+			buf_addch(&flat, text[i] == '\n' ? ' ' : text[i]);
+		term_paste(l->term, flat.data, flat.len, &l->to_pty);
+		buf_free(&flat);
+	}
+	term_key(l->term, '\r', &l->to_pty);
+}
+
+/* The content path has in the merged view: the scratch's file, nothing
+ * where the scratch deleted it, else the real tree's. -1 when it is no
+ * regular file. */
+static int
+loop_edit_read(struct loop *l, const char *path, struct buf *out,
+    mode_t *mode, char **cause)
+{
+	char *upper = session_upper(l->session), *data;
+	const char *dirs[2] = { upper, l->session->tree };
+	struct stat st;
+	size_t len, i;
+	int root, fd = -1;
+
+	*mode = 0644;
+	for (i = 0; i < 2 && fd < 0; i++) {
+		root = open(dirs[i], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (root < 0)
+			continue;
+		fd = beneath_open(root, path, O_PATH | O_CLOEXEC);
+		if (fd < 0 && errno != ENOENT) {
+			*cause = xasprintf("%s: not a file in the tree: %s",
+			    path, strerror(errno));
+			close(root);
+			free(upper);
+			return -1;
+		}
+		close(root);
+	}
+	i--;
+	if (fd < 0) {
+		free(upper);
+		return 0;   /* nowhere yet: edit it into being */
+	}
+	if (fstat(fd, &st) != 0 || (!S_ISREG(st.st_mode) &&
+	    !(i == 0 && S_ISCHR(st.st_mode)))) {
+		*cause = xasprintf("%s is not a regular file", path);
+		close(fd);
+		free(upper);
+		return -1;
+	}
+	close(fd);
+	if (S_ISCHR(st.st_mode)) {
+		free(upper);
+		return 0;   /* deleted in the scratch */
+	}
+	*mode = st.st_mode & 0777;
+	data = diff_read(dirs[i], path, ENTRY_FILE, &len, cause);
+	free(upper);
+	if (data == NULL)
+		return -1;
+	buf_add(out, data, len);
+	free(data);
+	return 0;
+}
+
+/* $EDITOR on a copy of path as the agent sees it; what is saved goes
+ * into the merged view (through the warden, as a rollback does) and is
+ * checkpointed ("edit"). 0 when the file changed. */
+static int
+loop_review_edit(void *arg, const char *path)
+{
+	struct loop *l = arg;
+	const char *editor = getenv("VISUAL");
+	struct buf before = BUF_INIT;
+	char *tmp, *cause = NULL, *after = NULL;
+	size_t afterlen = 0;
+	mode_t mode = 0644;
+	uint32_t now;
+	pid_t pid;
+	int fd, status = 0, rc = -1;
+
+	if (editor == NULL || *editor == '\0')
+		editor = getenv("EDITOR");
+	if (editor == NULL || *editor == '\0')
+		editor = "vi";
+	if (loop_edit_read(l, path, &before, &mode, &cause) != 0) {
+		loop_message(l, "edit: %s", cause);
+		free(cause);
+		buf_free(&before);
+		return -1;
+	}
+	tmp = xasprintf("%s/edit-XXXXXX", l->session->dir);
+	if ((fd = mkstemp(tmp)) < 0 || (before.len > 0 &&
+	    write(fd, before.data, before.len) != (ssize_t)before.len)) {
+		loop_message(l, "edit: %s: %s", tmp, strerror(errno));
+		goto out;
+	}
+	close(fd);
+	fd = -1;
+	def_prog_mode();
+	endwin();
+	pid = fork();
+	if (pid == 0) {
+		loop_child_signals();
+		execl("/bin/sh", "sh", "-c", "exec $0 \"$1\"", editor, tmp,
+		    (char *)NULL);
+		_exit(127);
+	}
+	if (pid > 0)
+		waitpid(pid, &status, 0);
+	reset_prog_mode();
+	clearok(curscr, TRUE);
+	l->dirty = 1;
+	if (pid < 0 || !WIFEXITED(status) || WEXITSTATUS(status) == 127) {
+		loop_message(l, "edit: cannot run '%s' (set $EDITOR)", editor);
+		goto out;
+	}
+	after = diff_read(l->session->dir, strrchr(tmp, '/') + 1, ENTRY_FILE,
+	    &afterlen, &cause);
+	if (after == NULL) {
+		loop_message(l, "edit: %s", cause);
+		goto out;
+	}
+	if (afterlen == before.len && memcmp(after, before.data,
+	    afterlen) == 0) {
+		loop_message(l, "edit: %s unchanged", path);
+		rc = 1;
+		goto out;
+	}
+	if ((fd = open(tmp, O_RDONLY | O_CLOEXEC)) < 0) {
+		loop_message(l, "edit: %s: %s", tmp, strerror(errno));
+		goto out;
+	}
+	loop_block_begin(l, "writing the edit");
+	if (edit_session(l->store, l->session, l->sb, path, fd, mode, &now,
+	    &cause) < 0)
+		loop_message(l, "edit: %s", cause);
+	else {
+		loop_message(l, "edited %s (#%u)", path, now);
+		rc = 0;
+	}
+	loop_block_end(l);
+out:
+	if (fd >= 0)
+		close(fd);
+	unlink(tmp);
+	free(tmp);
+	free(after);
+	free(cause);
+	buf_free(&before);
+	return rc;
+}
+
+static void
+loop_review_close(struct loop *l)
+{
+	review_pane_free(l->review);
+	l->review = NULL;
+	l->review_work = 0;
+	if (l->focus == FOCUS_REVIEW)
+		l->focus = FOCUS_AGENT;
+	clearok(curscr, TRUE);
+	l->dirty = 1;
+}
+
+/* Opens the review (or moves the focus to it) on range (NULL: the
+ * total); selected: the timeline's checkpoint, or CKPT_NONE. */
+static void
+loop_review(struct loop *l, const struct turn_range *range,
+    uint32_t selected)
+{
+	struct review_host host = {
+		.feedback = loop_review_feedback,
+		.changed = loop_review_changed,
+		.edit = loop_review_edit,
+		.arg = l,
+	};
+	char *cause = NULL;
+
+	if (l->review == NULL) {
+		l->review = review_pane_open(l->store, l->session, l->keymap,
+		    range, &host, &cause);
+	} else if ((range != NULL && range->set) || selected != CKPT_NONE)
+		review_pane_scope(l->review, range, selected, &cause);
+	if (cause != NULL) {
+		loop_message(l, "review: %s", cause);
+		free(cause);
+	}
+	if (l->review != NULL) {
+		l->focus = FOCUS_REVIEW;
+		l->review_work = 1;
+	}
+	l->dirty = 1;
 }
 
 static void
 loop_show_turn(struct loop *l)
 {
 	const struct ckpt *c = timeline_selection(&l->timeline);
-	char id[16], turn[16];
-	char *args[] = { (char *)"diff", (char *)"--turn", turn, id, NULL };
+	struct turn_range range;
 
 	if (c == NULL)
 		return;
@@ -499,9 +713,10 @@ loop_show_turn(struct loop *l)
 		loop_message(l, "#0 is the session's start: no turn before it");
 		return;
 	}
-	snprintf(id, sizeof id, "%u", l->session->id);
-	snprintf(turn, sizeof turn, "%u", c->number);
-	loop_pager(l, args);
+	range.set = 1;
+	range.from = c->number - 1;
+	range.to = c->number;
+	loop_review(l, &range, c->number);
 }
 
 /* ---- keys ---------------------------------------------------------- */
@@ -631,7 +846,10 @@ loop_prefix_action(struct loop *l, key_code key)
 		loop_layout(l);
 		break;
 	case ACTION_REVIEW:
-		loop_review(l);
+		if (l->focus == FOCUS_REVIEW)
+			l->focus = FOCUS_AGENT;  /* it stays open */
+		else
+			loop_review(l, NULL, CKPT_NONE);
 		break;
 	case ACTION_COPY_MODE:
 		if (l->copy == NULL)
@@ -644,6 +862,7 @@ loop_prefix_action(struct loop *l, key_code key)
 		break;
 	case ACTION_HELP:
 		l->help = 1;
+		l->help_mode = MODE_PREFIX;
 		break;
 	case ACTION_QUIT:
 		loop_ask_quit(l);
@@ -793,6 +1012,18 @@ loop_key(struct loop *l, key_code key)
 		return;
 	}
 	switch (l->focus) {
+	case FOCUS_REVIEW:
+		switch (review_pane_key(l->review, key)) {
+		case 1:
+			loop_review_close(l);
+			break;
+		case 2:
+			l->help = 1;
+			l->help_mode = MODE_REVIEW;
+			break;
+		}
+		l->dirty = 1;
+		break;
 	case FOCUS_COPY:
 		loop_copy_action(l, key);
 		break;
@@ -820,6 +1051,10 @@ loop_input_event(const struct input_event *ev, void *arg)
 		if (l->focus == FOCUS_AGENT && l->prompt == PROMPT_NONE &&
 		    !l->prefix)
 			term_paste(l->term, ev->data, ev->len, &l->to_pty);
+		else if (l->focus == FOCUS_REVIEW) {
+			review_pane_paste(l->review, ev->data, ev->len);
+			l->dirty = 1;
+		}
 		break;
 	case INPUT_MOUSE:
 		m = ev->mouse;
@@ -851,9 +1086,12 @@ loop_draw_help(struct loop *l)
 	int rows, cols, y = 1, h, w;
 	char *line, *save = NULL;
 
-	buf_printf(&text, "airlock keys: %s, then\n",
-	    key_string_lookup_key(keymap_options(l->keymap)->prefix));
-	keymap_describe(l->keymap, MODE_PREFIX, &text);
+	if (l->help_mode == MODE_REVIEW)
+		buf_addstr(&text, "review keys:\n");
+	else
+		buf_printf(&text, "airlock keys: %s, then\n",
+		    key_string_lookup_key(keymap_options(l->keymap)->prefix));
+	keymap_describe(l->keymap, l->help_mode, &text);
 	buf_addstr(&text, "\nany key closes this; `airlock keys` lists "
 	    "every mode\n");
 	h = 2;
@@ -923,6 +1161,8 @@ loop_draw(struct loop *l)
 		return;
 	if (l->copy != NULL && l->focus == FOCUS_COPY)
 		copy_draw(l->copy, l->pane);
+	else if (l->review != NULL && l->focus == FOCUS_REVIEW)
+		review_pane_draw(l->review, l->pane);
 	else
 		draw_term(l->pane, l->term, 0, NULL);
 	wnoutrefresh(l->pane);
@@ -1088,7 +1328,10 @@ loop_timers(struct loop *l, int64_t now)
 		else
 			LOOP_SOONER(l->counted + LOOP_COUNT_MS - now);
 	}
-	if (l->status.busy != NULL) {
+	if (l->review_work)
+		LOOP_SOONER(0);
+	if (l->status.busy != NULL || (l->review != NULL &&
+	    review_pane_busy(l->review) != NULL)) {
 		if (now - l->last_draw >= 1000)
 			l->dirty = 1;
 		else
@@ -1108,7 +1351,7 @@ loop_timers(struct loop *l, int64_t now)
 
 enum {
 	PFD_TTY, PFD_PTY, PFD_WARDEN, PFD_SIGNALS, PFD_WORKER, PFD_IDLE,
-	PFD_CONTROL
+	PFD_REVIEW, PFD_CONTROL
 };
 
 static int
@@ -1142,6 +1385,9 @@ loop_run(struct loop *l)
 		pfd[PFD_WORKER].events = POLLIN;
 		pfd[PFD_IDLE].fd = idle_fd(l->idle);
 		pfd[PFD_IDLE].events = POLLIN;
+		pfd[PFD_REVIEW].fd = l->review != NULL ?
+		    review_pane_fd(l->review) : -1;
+		pfd[PFD_REVIEW].events = POLLIN;
 		n = (ssize_t)control_server_pollfds(l->server,
 		    pfd + PFD_CONTROL);
 		if (poll(pfd, PFD_CONTROL + (nfds_t)n, timeout) < 0) {
@@ -1176,6 +1422,16 @@ loop_run(struct loop *l)
 			l->last_write = loop_now();
 		if (pfd[PFD_WORKER].revents & POLLIN)
 			loop_worker_done(l);
+		if (pfd[PFD_REVIEW].revents & (POLLIN | POLLHUP | POLLERR) &&
+		    l->review != NULL) {
+			review_pane_job(l->review);
+			l->dirty = 1;
+		}
+		if (l->review_work && l->review != NULL) {
+			/* approval states, a few ms at a time */
+			l->review_work = review_pane_idle(l->review, 5);
+			l->dirty = 1;
+		}
 		control_server_dispatch(l->server, pfd + PFD_CONTROL,
 		    loop_request, l);
 		if (l->to_pty.len > 0)
@@ -1308,6 +1564,7 @@ tui_run(struct store *st, const struct session *s, struct sandbox *sb,
 		delwin(l.overlay);
 	if (l.copy != NULL)
 		copy_free(l.copy);
+	review_pane_free(l.review);
 	timeline_clear(&l.timeline);
 	term_free(l.term);
 	input_free(l.input);

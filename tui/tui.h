@@ -9,7 +9,8 @@
  * (the only file that includes vterm.h), draw.c (term cells into ncurses),
  * copy.c (copy mode), key-string.c (key names), input.c (outer terminal
  * bytes into keys), keymap.c (keymap files), action.c (the action table),
- * status.c, timeline.c, help.c, cmd-keys.c.
+ * status.c, timeline.c, review.c (the review pane), cmd-keys.c,
+ * cmd-review.c.
  */
 #ifndef AIRLOCK_TUI_H
 #define AIRLOCK_TUI_H
@@ -113,8 +114,17 @@ enum action {
 	ACTION_UP, ACTION_DOWN, ACTION_LEFT, ACTION_RIGHT, ACTION_PAGE_UP,
 	ACTION_PAGE_DOWN, ACTION_HALF_UP, ACTION_HALF_DOWN, ACTION_TOP,
 	ACTION_BOTTOM, ACTION_CLOSE, ACTION_SELECT,
-	/* timeline */
+	/* timeline (rollback: the review too) */
 	ACTION_ROLLBACK,
+	/* review */
+	ACTION_APPROVE_FILE, ACTION_APPROVE_HUNK, ACTION_APPROVE_REST,
+	ACTION_UNAPPROVE, ACTION_SKIP, ACTION_UNDO, ACTION_REJECT_HUNK,
+	ACTION_REJECT_FILE, ACTION_EDIT, ACTION_PROMOTE, ACTION_UNPROMOTE,
+	ACTION_COMMENT, ACTION_SEND_FEEDBACK, ACTION_WHITESPACE,
+	ACTION_CONTEXT_MORE, ACTION_CONTEXT_LESS, ACTION_RESOLVE_OURS,
+	ACTION_RESOLVE_THEIRS, ACTION_NEXT_HUNK, ACTION_PREV_HUNK,
+	ACTION_NEXT_FILE, ACTION_PREV_FILE, ACTION_SWITCH_FOCUS,
+	ACTION_SHOW_TOTAL,
 	/* copy */
 	ACTION_WORD_NEXT, ACTION_WORD_PREV, ACTION_LINE_START, ACTION_LINE_END,
 	ACTION_SEARCH_FORWARD, ACTION_SEARCH_BACKWARD, ACTION_SEARCH_NEXT,
@@ -309,6 +319,49 @@ struct status_info {
 	int search;                /* the prompt is copy mode's search */
 };
 void status_draw(const struct status_info *, WINDOW *, int64_t now_ms);
+
+/* review.c: the review pane (design §5, §7) over the model of core's
+ * review.c; cmd-review.c runs it alone (`airlock review`) */
+struct review_pane;
+struct review_host {              /* what the pane's host lends it */
+	/* the comments and rejections as one message for the agent's
+	 * input; NULL: there is no agent to send it to */
+	void (*feedback)(void *arg, const char *text, size_t len);
+	/* the scratch or the real tree changed (the timeline, counts) */
+	void (*changed)(void *arg);
+	/* edits path (relative) of the running session in $EDITOR: 0 when
+	 * it changed; NULL: editing is not possible here */
+	int (*edit)(void *arg, const char *path);
+	void *arg;
+};
+/* The review of s: range NULL or unset for the total. NULL with *cause. */
+struct review_pane *review_pane_open(struct store *, const struct session *,
+    const struct keymap *, const struct turn_range *range,
+    const struct review_host *, char **cause);
+void review_pane_free(struct review_pane *);
+/* Another scope (a turn picked in the timeline; NULL: the total);
+ * selected: the checkpoint the timeline has selected (for rollback), or
+ * CKPT_NONE. 0 or -1 with *cause (the pane keeps its scope). */
+int review_pane_scope(struct review_pane *, const struct turn_range *range,
+    uint32_t selected, char **cause);
+/* One key: 0, 1 when the pane is to close, 2 when it asks for the help
+ * of MODE_REVIEW. */
+int review_pane_key(struct review_pane *, key_code);
+void review_pane_paste(struct review_pane *, const char *, size_t);
+/* Draws the whole pane into win (its last row is the pane's own line:
+ * prompts, progress, messages). */
+void review_pane_draw(struct review_pane *, WINDOW *);
+/* A command the pane runs (promote, reject...): poll its fd for POLLIN
+ * (-1: none) and call review_pane_job then. review_pane_busy names it. */
+int review_pane_fd(const struct review_pane *);
+void review_pane_job(struct review_pane *);
+const char *review_pane_busy(const struct review_pane *);
+/* Fills approval states in the background for up to ms: 1 when work is
+ * left (poll with a zero timeout and call again). */
+int review_pane_idle(struct review_pane *, int ms);
+/* The scratch changed under the review (a checkpoint landed): load it
+ * again, unless the pane is asking something or running a command. */
+void review_pane_reload(struct review_pane *);
 
 /* worker.c: the checkpoint thread (the UI loop never waits for one) */
 struct worker;

@@ -16,6 +16,7 @@
 #   bpaste N         the same with bracketed paste (mode 2004) on
 #   title TEXT       sets the terminal's title (OSC 2)
 #   mouse on|off     asks for mouse reports (modes 1000 and 1006) or not
+#   run CMD...       runs the rest of the line with sh -c
 #   exit N [FILE]    writes FILE when given, then exits with status N
 #   anything else    prints "got: LINE"
 # A SIGWINCH prints "winch: ROWS COLS".
@@ -92,6 +93,9 @@ while :; do
 		stty "$saved"
 		[ "$1" = bpaste ] && printf '\033[?2004l'
 		echo "raw:${hex% }"
+		;;
+	run)
+		sh -c "${line#run }"
 		;;
 	exit)
 		[ -n "${3:-}" ] && echo bye >"$3"

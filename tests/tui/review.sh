@@ -1,0 +1,177 @@
+#!/bin/bash
+# The review pane (prefix d, and Enter on a checkpoint of the timeline),
+# driven with keys on a scripted agent: approve 2 of 3 hunks and promote
+# them; comment and reject a hunk, the agent sees the old text and gets
+# the feedback as its input; a turn's review shows that turn alone;
+# rollback from there while the agent runs; a conflict shows its three
+# sides and "ours" writes nothing of the agent's; the same flow with the
+# emacs keymap; `airlock review` on an ended session.
+. "$AIRLOCK_SRCDIR/tests/tui/lib.sh"
+new_world
+cd "$T" || exit 1
+agent=$(tui_script agent.sh)
+printf 'set idle-ms 600000\n' >"$W/vi.keys"
+printf 'set keymap emacs\nset idle-ms 600000\n' >"$W/emacs.keys"
+export AIRLOCK_KEYS=$W/vi.keys
+seq -f 'line %g' 30 >doc.txt
+seq -f 'line %g' 30 >emacs.txt
+printf 'a\nb\nc\nd\ne\nf\ng\nh\n' >conf.txt
+git add -A >/dev/null && git commit -qm 'review files'
+
+say() { tui_type "$1"; tui_keys Enter; }
+# three hunks: lines 2, 15 and 28 (more than 6 lines apart)
+three='s/^line \(2\|15\|28\)$/line \1 changed/'
+
+tui_airlock 150 32 --name rev -- "$agent" "$AIRLOCK"
+check "the agent starts" tui_wait_for '^agent>'
+say "run sed -i '$three' doc.txt && echo edited"
+tui_wait_for '^edited'
+
+# 1. approve hunks 1 and 3 of 3 with the keys, promote
+tui_prefix d
+check "prefix d opens the review: the file list with counts" tui_wait_for '1 file \+0 ~1 -0'
+check "... the changed file, not approved yet" tui_wait_for '\[ \] M doc\.txt'
+tui_keys Enter
+check "Enter shows its diff: hunks with both sides' line numbers" \
+	tui_wait_for '^.*[│|] +2 +- *line 2$'
+check "... the new side numbered too" tui_wait_for '[│|] +2 +\+ *line 2 changed'
+check "... a hunk header" tui_wait_for '@@ -1,5 \+1,5 @@'
+tui_keys y
+check "y approves the hunk and goes to the next (2 of 3)" tui_wait_for 'doc\.txt +hunk 2/3'
+tui_keys n
+check "n skips it (3 of 3)" tui_wait_for 'doc\.txt +hunk 3/3'
+tui_keys y
+check "the list says partly approved, 2 of 3 hunks" tui_wait_for '\[~\] M doc\.txt.* 2/3'
+is "airlock status agrees" "$("$AIRLOCK" status --json rev </dev/null | jq -r '.[] | select(.path == "doc.txt") | "\(.approval) \(.approved_hunks)/\(.hunks)"')" "partial 2/3"
+tui_keys P
+check "P shows what would be promoted and asks" tui_wait_for 'promote this into the real tree\? \[y/N\]'
+check "... the dry run names the file" tui_wait_for 'doc\.txt'
+tui_keys y
+check "y promotes" tui_wait_for 'promoting done'
+expected=$(seq -f 'line %g' 30 | sed 's/^line \(2\|28\)$/line \1 changed/')
+is "the real file holds exactly the two approved hunks" "$(cat doc.txt)" "$expected"
+
+# 2. comment on the rest, reject it, send the feedback
+tui_keys q    # closes the command's output
+tui_keys q    # closes the review
+tui_wait_for '^agent>'
+tui_prefix d
+check "the review again: the hunk left" tui_wait_for '\[ \] M doc\.txt'
+tui_keys Enter
+tui_wait_for '@@ -12,7 \+12,7 @@'
+tui_keys ']'
+tui_keys c
+check "c asks for a comment" tui_wait_for 'comment on doc\.txt'
+tui_type "use a constant here"
+tui_keys Enter
+check "the comment is noted" tui_wait_for 'noted \(1 for the agent'
+tui_keys x
+check "x asks before rejecting the hunk" tui_wait_for 'reject this hunk of doc\.txt\? .*\[y/N\]'
+tui_keys y
+check "the hunk is rejected" tui_wait_for 'rejected: the scratch is as before'
+check "... and the file is no change any more" tui_wait_for '0 files'
+wait_log rev '.[-1].reason == "reject"'
+is "checkpointed with the reason reject" "$(log_of rev '.[-1].reason')" reject
+tui_keys S
+check "S asks before sending the feedback" tui_wait_for 'send 2 notes to the agent'
+tui_keys y
+tui_keys q
+check "the agent got the feedback as its input" \
+	tui_wait_for '^got: Review of your changes \(airlock\)'
+check "... with the comment" tui_wait_for 'doc\.txt:1[2-8]: use a constant here'
+check "... and the rejected change" tui_wait_for 'I rejected this change to doc\.txt'
+say "run sed -n 15p doc.txt"
+check "the agent's next cat shows the old text" tui_wait_for '^line 15$'
+check "... not the rejected one" tui_wait_gone '^line 15 changed$' 1
+
+# 3. a turn's review, and rollback from it while the agent runs
+say "turn 1"
+tui_wait_for '^working on turn 1'
+wait_log rev '.[-1].label == "turn 1"'
+say "turn 2"
+wait_log rev '.[-1].label == "turn 2"'
+n1=$(log_of rev '.[] | select(.label == "turn 1") | .number')
+tui_prefix T
+tui_wait_for "$TIMELINE0"
+tui_keys k Enter
+check "Enter on turn 1's checkpoint opens the review of that turn" \
+	tui_wait_for '\[ \] A turn1\.txt'
+check "... which lists that turn's file alone" tui_wait_gone 'turn2\.txt' 1
+check "... and says which turn" tui_wait_for "turn #$((n1 - 1))\.\.#$n1"
+tui_keys R
+check "R asks before rolling back to that checkpoint" tui_wait_for "roll the scratch back to #$n1\? \[y/N\]"
+tui_keys y
+check "rolled back" tui_wait_for 'rolled back'
+tui_keys q
+tui_keys 'C-]' t
+say "run ls turn*.txt"
+check "the running agent sees the rollback: turn1.txt" tui_wait_for '^turn1\.txt$'
+check "... and no turn2.txt" tui_wait_gone '^turn2\.txt$' 1
+
+# 4. a conflict: the real file changed under the agent's change
+say "run sed -i 's/^c$/c agent/' conf.txt && echo conf"
+tui_wait_for '^conf$'
+tui_prefix c
+wait_log rev '.[-1].reason == "user"'
+sed -i 's/^c$/c real/' conf.txt
+tui_prefix d
+check "the conflict is marked in the list" tui_wait_for 'M conf\.txt conflict'
+tui_keys Enter
+check "its three sides: the real tree's" tui_wait_for '^.*[│|]<<<<<<< conf\.txt \(real tree\)'
+check "... the base" tui_wait_for '[│|]\|\|\|\|\|\|\| conf\.txt \(base\)'
+check "... the scratch's" tui_wait_for '[│|]>>>>>>> conf\.txt \(scratch\)'
+check "... both texts" tui_wait_for '[│|]c agent'
+tui_keys o
+check "o asks to resolve with the real tree's side" tui_wait_for 'resolve conf\.txt with the real tree'
+tui_keys y
+check "resolved" tui_wait_for 'resolving done'
+is "ours: nothing of the agent's is written" "$(cat conf.txt)" "$(printf 'a\nb\nc real\nd\ne\nf\ng\nh')"
+tui_keys q q
+tui_prefix q
+tui_wait_status 'quit\? \[y/N\]'
+tui_keys y
+check "the session ends" tui_wait_for '^\[exited [0-9]+\]'
+
+# 5. the emacs keymap: the same approval flow
+export AIRLOCK_KEYS=$W/emacs.keys
+tui_airlock 150 32 --name emacs -- "$agent" "$AIRLOCK"
+tui_wait_for '^agent>'
+say "run sed -i '$three' emacs.txt && echo edited"
+tui_wait_for '^edited'
+tui_prefix d
+check "emacs: prefix d opens the review" tui_wait_for '\[ \] M emacs\.txt'
+tui_keys Enter
+tui_wait_for '@@ -1,5 \+1,5 @@'
+tui_keys s
+check "emacs: s approves the hunk" tui_wait_for 'emacs\.txt +hunk 2/3'
+tui_keys Space
+check "emacs: Space skips" tui_wait_for 'emacs\.txt +hunk 3/3'
+tui_keys s
+check "emacs: partly approved" tui_wait_for '\[~\] M emacs\.txt.* 2/3'
+tui_keys P
+tui_wait_for 'promote this into the real tree\? \[y/N\]'
+tui_keys y
+check "emacs: promoted" tui_wait_for 'promoting done'
+is "emacs: the real file holds the two approved hunks" "$(cat emacs.txt)" \
+	"$(seq -f 'line %g' 30 | sed 's/^line \(2\|28\)$/line \1 changed/')"
+tui_keys q 'C-g'
+tui_prefix q
+tui_wait_status 'quit\? \[y/N\]'
+tui_keys y
+tui_wait_for '^\[exited [0-9]+\]'
+
+# 6. airlock review on the ended session: approve the rest, promote
+tui_start 150 32 "$AIRLOCK" review emacs
+check "airlock review opens on an ended session" tui_wait_for '\[~\] M emacs\.txt'
+tui_keys a
+check "approve-file approves the whole file" tui_wait_for '\[x\] M emacs\.txt'
+tui_keys P
+tui_wait_for 'promote this into the real tree\? \[y/N\]'
+tui_keys y
+check "... and it promotes" tui_wait_for 'promoting done'
+is "the real file holds the agent's whole change" "$(cat emacs.txt)" \
+	"$(seq -f 'line %g' 30 | sed "$three")"
+tui_keys q C-g
+check "q leaves airlock review" tui_wait_for '^\[exited 0\]'
+
+finish
