@@ -14,7 +14,10 @@
 
 #include "core/core.h"
 
+/* Version 2 adds the lines of hunks approved in part; an approval without
+ * any is still written as version 1, which every airlock reads. */
 #define APPROVAL_VERSION 1
+#define APPROVAL_VERSION_LINES 2
 #define APPROVAL_KEY_LEN (4 + HASH_LEN)
 #define APPROVAL_TEXT_MAX ((size_t)64 << 20)  /* hunks of bigger files: none */
 
@@ -63,16 +66,30 @@ void
 approval_free(struct approval *a)
 {
 	free(a->pick);
+	free(a->lines);
 	memset(a, 0, sizeof *a);
+}
+
+/* 1 when some hunk of a is approved in part. */
+static int
+approval_has_lines(const struct approval *a)
+{
+	size_t i;
+
+	for (i = 0; i < a->nhunks; i++) {
+		if (a->pick[i] == APPROVAL_PICK_LINES)
+			return 1;
+	}
+	return 0;
 }
 
 static int
 approval_decode(const void *val, size_t vlen, struct approval *a)
 {
 	struct rec_reader r;
-	const void *nfp, *ofp, *pick, *path;
-	size_t nlen, olen, plen, pathlen;
-	uint64_t version, whole, nhunks;
+	const void *nfp, *ofp, *pick, *lines = NULL, *path;
+	size_t nlen, olen, plen, llen = 0, pathlen, i;
+	uint64_t version, whole, nhunks, nlines = 0;
 
 	memset(a, 0, sizeof *a);
 	rec_reader_init(&r, val, vlen);
@@ -82,10 +99,15 @@ approval_decode(const void *val, size_t vlen, struct approval *a)
 	ofp = rec_get_bytes(&r, &olen);
 	nhunks = rec_get_u64(&r);
 	pick = rec_get_bytes(&r, &plen);
+	if (version == APPROVAL_VERSION_LINES) {
+		nlines = rec_get_u64(&r);
+		lines = rec_get_bytes(&r, &llen);
+	}
 	path = rec_get_bytes(&r, &pathlen);
-	if (r.error || r.left != 0 || version != APPROVAL_VERSION ||
+	if (r.error || r.left != 0 || (version != APPROVAL_VERSION &&
+	    version != APPROVAL_VERSION_LINES) ||
 	    whole > 1 || nlen != HASH_LEN || olen != HASH_LEN ||
-	    nhunks != plen || path == NULL)
+	    nhunks != plen || nlines != llen || path == NULL)
 		return -1;
 	a->whole = (int)whole;
 	memcpy(a->new_fp, nfp, HASH_LEN);
@@ -93,6 +115,23 @@ approval_decode(const void *val, size_t vlen, struct approval *a)
 	a->nhunks = (size_t)nhunks;
 	if (plen > 0)
 		a->pick = xmemdup(pick, plen);
+	for (i = 0; i < plen; i++) {
+		/* version 1 knew only picked (any value) or not */
+		if (version == APPROVAL_VERSION)
+			a->pick[i] = a->pick[i] != 0;
+		else if (a->pick[i] > APPROVAL_PICK_LINES) {
+			approval_free(a);
+			return -1;
+		}
+	}
+	if (llen > 0) {
+		a->nlines = llen;
+		a->lines = xmemdup(lines, llen);
+	}
+	if (approval_has_lines(a) && a->nlines == 0) {
+		approval_free(a);
+		return -1;
+	}
 	return 0;
 }
 
@@ -150,15 +189,32 @@ approval_put(struct store *st, uint32_t owner, const char *path,
 	struct approval_put_arg p;
 	int rc;
 
+	size_t i;
+	int lines = !a->whole && approval_has_lines(a);
+
+	if (lines && (a->nlines == 0 || a->lines == NULL)) {
+		*cause = xstrdup("a hunk approved in part without its lines");
+		return -1;
+	}
+	for (i = 0; i < a->nhunks; i++) {
+		if (a->pick[i] > APPROVAL_PICK_LINES) {
+			*cause = xasprintf("hunk %zu: no such pick", i + 1);
+			return -1;
+		}
+	}
 	memset(&p, 0, sizeof p);
 	buf_init(&p.val);
 	approval_key(p.key, owner, path, pathlen);
-	rec_put_u64(&p.val, APPROVAL_VERSION);
+	rec_put_u64(&p.val, lines ? APPROVAL_VERSION_LINES : APPROVAL_VERSION);
 	rec_put_u64(&p.val, a->whole ? 1 : 0);
 	rec_put_bytes(&p.val, a->new_fp, HASH_LEN);
 	rec_put_bytes(&p.val, a->old_fp, HASH_LEN);
 	rec_put_u64(&p.val, a->nhunks);
 	rec_put_bytes(&p.val, a->pick, a->nhunks);
+	if (lines) {
+		rec_put_u64(&p.val, a->nlines);
+		rec_put_bytes(&p.val, a->lines, a->nlines);
+	}
 	rec_put_bytes(&p.val, path, pathlen);
 	rc = index_write(st->index, approval_write, &p, cause);
 	buf_free(&p.val);
@@ -242,6 +298,7 @@ approval_state_of(const struct approval *a, const unsigned char old_fp[HASH_LEN]
     const unsigned char new_fp[HASH_LEN], size_t nhunks, size_t *approved)
 {
 	size_t i, k = 0;
+	int some = 0;
 
 	*approved = 0;
 	if (a == NULL)
@@ -255,10 +312,12 @@ approval_state_of(const struct approval *a, const unsigned char old_fp[HASH_LEN]
 	/* Hunk numbers hold only for the same two sides. */
 	if (memcmp(a->old_fp, old_fp, HASH_LEN) != 0 || a->nhunks != nhunks)
 		return APPROVAL_LAPSED;
-	for (i = 0; i < a->nhunks; i++)
-		k += a->pick[i] != 0;
+	for (i = 0; i < a->nhunks; i++) {
+		k += a->pick[i] == 1;
+		some |= a->pick[i] == APPROVAL_PICK_LINES;
+	}
 	*approved = k;
-	if (k == 0)
+	if (k == 0 && !some)
 		return APPROVAL_NONE;
 	return k == nhunks ? APPROVAL_APPROVED : APPROVAL_PARTIAL;
 }
@@ -382,4 +441,115 @@ change_approval(struct store *st, uint32_t owner, const struct change *c,
 	    approved);
 	approval_free(&a);
 	return state;
+}
+
+int
+approval_picks(struct store *st, uint32_t owner, const struct change *c,
+    const struct change_sides *cs, struct approval *a, char **cause)
+{
+	struct approval old;
+	enum approval_state state;
+	size_t approved;
+	int got;
+
+	memset(a, 0, sizeof *a);
+	a->nhunks = cs->hunks.n;
+	a->pick = xcalloc(a->nhunks > 0 ? a->nhunks : 1, 1);
+	memcpy(a->new_fp, cs->new_fp, HASH_LEN);
+	memcpy(a->old_fp, cs->old_fp, HASH_LEN);
+	if ((got = approval_get(st, owner, c->path, c->pathlen, &old,
+	    cause)) < 0) {
+		approval_free(a);
+		return -1;
+	}
+	if (got == 1)
+		return 0;
+	state = approval_state_of(&old, cs->old_fp, cs->new_fp, cs->hunks.n,
+	    &approved);
+	if (state == APPROVAL_APPROVED)
+		memset(a->pick, 1, a->nhunks);
+	else if (state == APPROVAL_PARTIAL) {
+		/* the same two sides (approval_state_of checked): the same
+		 * hunks and lines */
+		memcpy(a->pick, old.pick, a->nhunks);
+		a->nlines = old.nlines;
+		a->lines = old.lines;
+		old.lines = NULL;
+	}
+	approval_free(&old);
+	return 0;
+}
+
+int
+approval_set_lines(struct store *st, uint32_t owner, const struct change *c,
+    const struct change_sides *cs, const uint32_t *changes, size_t n, int on,
+    char **cause)
+{
+	struct approval a;
+	unsigned char *lines;
+	size_t total = 0, h, i, j, k, m, got, all = 1, none = 1;
+	int rc;
+
+	if (!cs->text) {
+		*cause = xstrdup("not a text change (approve it whole)");
+		return -1;
+	}
+	for (h = 0; h < cs->hunks.n; h++)
+		total += cs->hunks.v[h].added + cs->hunks.v[h].deleted;
+	if (total == 0) {
+		*cause = xstrdup("no changed lines (approve it whole)");
+		return -1;
+	}
+	for (j = 0; j < n; j++) {
+		if (changes[j] >= total) {
+			*cause = xasprintf("line %lu: the change has %zu added "
+			    "and deleted lines", (unsigned long)changes[j] + 1,
+			    total);
+			return -1;
+		}
+	}
+	if (approval_picks(st, owner, c, cs, &a, cause) != 0)
+		return -1;
+	/* every line's flag, from what holds */
+	lines = xcalloc(total, 1);
+	for (h = 0, k = 0; h < a.nhunks; h++) {
+		m = cs->hunks.v[h].added + cs->hunks.v[h].deleted;
+		for (i = 0; i < m; i++, k++) {
+			if (a.pick[h] == APPROVAL_PICK_LINES)
+				lines[k] = a.nlines == total && a.lines[k] != 0;
+			else
+				lines[k] = a.pick[h] != 0;
+		}
+	}
+	for (j = 0; j < n; j++)
+		lines[changes[j]] = on != 0;
+	/* and back to hunk picks */
+	for (h = 0, k = 0; h < a.nhunks; h++) {
+		m = cs->hunks.v[h].added + cs->hunks.v[h].deleted;
+		for (i = 0, got = 0; i < m; i++, k++)
+			got += lines[k];
+		a.pick[h] = got == m ? 1 : got == 0 ? 0 :
+		    APPROVAL_PICK_LINES;
+		all &= a.pick[h] == 1;
+		none &= a.pick[h] == 0;
+	}
+	free(a.lines);
+	a.lines = lines;
+	a.nlines = total;
+	if (none) {
+		rc = approval_del(st, owner, c->path, c->pathlen, cause);
+		approval_free(&a);
+		return rc < 0 ? -1 : 0;
+	}
+	if (all) {
+		/* every line: the whole change */
+		free(a.pick);
+		free(a.lines);
+		a.pick = a.lines = NULL;
+		a.nhunks = a.nlines = 0;
+		a.whole = 1;
+	}
+	rc = approval_put(st, owner, c->path, c->pathlen, &a, cause);
+	approval_free(&a);
+	return rc;
 }

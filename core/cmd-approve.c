@@ -91,7 +91,7 @@ approve_one(struct approve_args *a, struct store *st,
     const struct change_sides *cs, struct buf *out, char **cause)
 {
 	struct approval ap;
-	size_t i, approved;
+	size_t i;
 	int got;
 
 	if (a->nhunks > 0 && !cs->text) {
@@ -121,28 +121,9 @@ approve_one(struct approve_args *a, struct store *st,
 		memcpy(ap.new_fp, cs->new_fp, HASH_LEN);
 		memcpy(ap.old_fp, cs->old_fp, HASH_LEN);
 	} else {
-		struct approval old;
-		enum approval_state state;
-
-		ap.nhunks = cs->hunks.n;
-		ap.pick = xcalloc(ap.nhunks, 1);
-		memcpy(ap.new_fp, cs->new_fp, HASH_LEN);
-		memcpy(ap.old_fp, cs->old_fp, HASH_LEN);
 		/* add to (or take from) what is approved and still holds */
-		if ((got = approval_get(st, s->id, c->path, c->pathlen, &old,
-		    cause)) < 0) {
-			approval_free(&ap);
+		if (approval_picks(st, s->id, c, cs, &ap, cause) != 0)
 			return -1;
-		}
-		if (got == 0) {
-			state = approval_state_of(&old, cs->old_fp, cs->new_fp,
-			    cs->hunks.n, &approved);
-			if (state == APPROVAL_APPROVED)
-				memset(ap.pick, 1, ap.nhunks);
-			else if (state == APPROVAL_PARTIAL)
-				memcpy(ap.pick, old.pick, ap.nhunks);
-			approval_free(&old);
-		}
 		for (i = 0; i < a->nhunks; i++)
 			ap.pick[a->hunks[i] - 1] = a->verb == VERB_APPROVE;
 	}
@@ -155,7 +136,7 @@ approve_one(struct approve_args *a, struct store *st,
 			size_t k = 0;
 
 			for (i = 0; i < ap.nhunks; i++)
-				k += ap.pick[i] != 0;
+				k += ap.pick[i] == 1;
 			buf_printf(out, " (%zu of %zu hunks approved)", k,
 			    ap.nhunks);
 		}

@@ -458,6 +458,7 @@ int change_is_risky(const struct change *);
 /* diff.c: git's unified format through libgit2 (with hunk.c, the only
  * libgit2 users) */
 #ifdef LIBGIT2_VERSION
+#include <git2/sys/hashsig.h>
 /*
  * libgit2 is not linked (what it links would cost every command its
  * loading): diff_init dlopen()s GIT2_SONAME on first use and fills diff_git
@@ -481,6 +482,9 @@ struct git_api {
 	__typeof__(git_merge_file_options_init)	*git_merge_file_options_init;
 	__typeof__(git_merge_file)		*git_merge_file;
 	__typeof__(git_merge_file_result_free)	*git_merge_file_result_free;
+	__typeof__(git_hashsig_create)		*git_hashsig_create;
+	__typeof__(git_hashsig_compare)		*git_hashsig_compare;
+	__typeof__(git_hashsig_free)		*git_hashsig_free;
 };
 extern struct git_api diff_git;
 #endif
@@ -522,6 +526,15 @@ int diff_init(char **cause);
 int diff_is_binary(const char *, size_t);
 int diff_patch(struct git_patch **, const char *old, size_t oldlen,
     const char *new, size_t newlen, char **cause);
+/* diff_patch with context lines and, with ignore_ws, whitespace changes
+ * ignored (git diff -b): for views only, never for hunk numbers. */
+int diff_patch_opts(struct git_patch **, const char *old, size_t oldlen,
+    const char *new, size_t newlen, int context, int ignore_ws,
+    char **cause);
+/* One side of a change read as diff_change reads it (new_side 0: the old
+ * one): a file's content or a link's target. NULL with *cause. */
+char *diff_change_side(const struct change *, int new_side, const char *tree,
+    const char *upper, struct store *st, size_t *len, char **cause);
 
 /* hunk.c: the hunks of a text change, applying some of them, three-way
  * merges (libgit2, like diff.c)
@@ -555,12 +568,25 @@ void hunks_free(struct hunks *);
 int hunks_apply(const char *old, size_t oldlen, const char *new,
     size_t newlen, const unsigned char *pick, size_t npick, struct buf *out,
     char **cause);
+/*
+ * hunks_apply where a hunk picked APPROVAL_PICK_LINES takes only some of
+ * its lines: lines[k] (nlines: every added and deleted line of the change,
+ * in patch order) set takes added line k and drops deleted line k; an
+ * unpicked deletion stays, an unpicked addition is left out, context is
+ * copied. A line left without its newline by the end of a side gets one
+ * when a line follows it. lines may be NULL when no hunk is picked in part.
+ */
+int hunks_apply_lines(const char *old, size_t oldlen, const char *new,
+    size_t newlen, const unsigned char *pick, size_t npick,
+    const unsigned char *lines, size_t nlines, struct buf *out, char **cause);
 /* A three-way merge of text files (git_merge_file): base, ours (the real
  * tree now) and theirs (the scratch); the labels name the sides in
  * conflict markers. Returns 0 when clean (out holds the merge), 1 when it
  * conflicts (out holds the merge with git's conflict markers), -1 with
  * *cause (binary content: "cannot merge a binary file"). favor: 0 none,
- * 1 ours, 2 theirs (resolve conflicting regions to that side). */
+ * 1 ours, 2 theirs (resolve conflicting regions to that side), with
+ * MERGE3_DIFF3 or'd in for markers that show the base too (diff3). */
+#define MERGE3_DIFF3 0x100
 int merge3(const char *base, size_t baselen, const char *ours,
     size_t ourslen, const char *theirs, size_t theirslen, const char *path,
     int favor, struct buf *out, char **cause);
@@ -961,8 +987,17 @@ struct approval {
 	unsigned char new_fp[HASH_LEN];
 	unsigned char old_fp[HASH_LEN];
 	size_t nhunks;                 /* hunks of the change when given */
-	unsigned char *pick;           /* nhunks flags: hunk i+1 approved */
+	unsigned char *pick;           /* nhunks values: 0, 1 hunk i+1
+					  approved, APPROVAL_PICK_LINES some
+					  of its lines (lines says which) */
+	size_t nlines;                 /* the change's added + deleted
+					  lines when a hunk is picked in
+					  part, else 0 */
+	unsigned char *lines;          /* nlines flags in patch order: line
+					  approved (read for hunks picked in
+					  part only) */
 };
+#define APPROVAL_PICK_LINES 2
 enum approval_state {
 	APPROVAL_NONE,
 	APPROVAL_APPROVED,   /* the whole change, or all its hunks */
@@ -988,7 +1023,8 @@ int approval_del_txn(struct index_txn *, uint32_t owner, const char *path,
 int approval_forget(struct store *, uint32_t owner, char **cause);
 void approval_free(struct approval *);
 /* What a stored approval means for sides with these fingerprints (a NULL
- * a: none). *approved is the number of approved hunks. */
+ * a: none). *approved is the number of approved hunks (a hunk approved in
+ * part is not, and makes the file APPROVAL_PARTIAL). */
 enum approval_state approval_state_of(const struct approval *a,
     const unsigned char old_fp[HASH_LEN], const unsigned char new_fp[HASH_LEN],
     size_t nhunks, size_t *approved);
@@ -1009,6 +1045,20 @@ void change_sides_free(struct change_sides *);
 /* The approval state of a change with those sides, (enum)-1 on error. */
 enum approval_state change_approval(struct store *, uint32_t owner,
     const struct change *, const struct change_sides *, size_t *approved,
+    char **cause);
+/* What still holds of the stored approval of a text change with sides cs,
+ * as hunk picks (a->nhunks is cs's): every hunk when it is approved, its
+ * picks and lines when in part, none when it has none or it lapsed; a
+ * gets cs's fingerprints. 0 or -1 with *cause. */
+int approval_picks(struct store *, uint32_t owner, const struct change *,
+    const struct change_sides *cs, struct approval *a, char **cause);
+/* Approves (on 1) or withdraws (on 0) the lines changes[0..n) (indexes
+ * among the added and deleted lines of cs's hunks, in patch order, from
+ * 0) of a text change, on top of what holds: the whole change is
+ * approved when every line is, the approval removed when none is. 0 or
+ * -1 with *cause (not a text change, an index past the last line). */
+int approval_set_lines(struct store *, uint32_t owner, const struct change *,
+    const struct change_sides *cs, const uint32_t *changes, size_t n, int on,
     char **cause);
 
 /* promote.c: promotion into the real tree (design §5)
@@ -1096,6 +1146,10 @@ struct review_file {
 	int state_known;
 	enum approval_state approval;
 	size_t nhunks, approved;   /* hunks of the total change; approved */
+	/* the total's sides its last review_diff showed (line approvals
+	 * are refused when they changed since) */
+	int seen;
+	unsigned char seen_old[HASH_LEN], seen_new[HASH_LEN];
 };
 struct review {
 	struct store *st;
@@ -1106,6 +1160,11 @@ struct review {
 	size_t n;
 	size_t added, modified, deleted, risky;
 	char *upper;
+	/* a turn or range scope: the total's changes, scanned on demand */
+	struct changes total;
+	int total_loaded;
+	/* what rename detection did: files read, pairs compared */
+	size_t rename_reads, rename_compared;
 };
 /* Loads the files of range (NULL or unset: the total). 0 or -1. */
 int review_load(struct review *, struct store *, const struct session *,
@@ -1117,6 +1176,9 @@ int review_file_state(struct review *, size_t i, char **cause);
 /* Forgets file i's cached state and diff (after an approval, a reject, a
  * promotion); (size_t)-1: every file's. */
 void review_forget(struct review *, size_t i);
+/* Only for tests: the most pairs rename detection compares (0: the
+ * default, 1000). */
+void review_set_rename_limit(size_t pairs);
 
 enum review_line_type {
 	REVIEW_LINE_NOTE,     /* "new file mode 100644", "renamed from x (92%)",

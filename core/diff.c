@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <git2.h>
+#include <git2/sys/hashsig.h>
 #include <linux/openat2.h>
 #include <stddef.h>
 #include <stdlib.h>
@@ -53,6 +54,9 @@ static const struct diff_git_symbol {
 	DIFF_GIT(git_merge_file_options_init),
 	DIFF_GIT(git_merge_file),
 	DIFF_GIT(git_merge_file_result_free),
+	DIFF_GIT(git_hashsig_create),
+	DIFF_GIT(git_hashsig_compare),
+	DIFF_GIT(git_hashsig_free),
 };
 _Static_assert(sizeof diff_git_symbols / sizeof diff_git_symbols[0] ==
     sizeof (struct git_api) / sizeof (void (*)(void)),
@@ -208,6 +212,13 @@ int
 diff_patch(git_patch **patch, const char *old, size_t oldlen,
     const char *new, size_t newlen, char **cause)
 {
+	return diff_patch_opts(patch, old, oldlen, new, newlen, 3, 0, cause);
+}
+
+int
+diff_patch_opts(git_patch **patch, const char *old, size_t oldlen,
+    const char *new, size_t newlen, int context, int ignore_ws, char **cause)
+{
 	git_diff_options	 opts;
 	const git_error		*e;
 
@@ -215,7 +226,9 @@ diff_patch(git_patch **patch, const char *old, size_t oldlen,
 		return -1;
 	diff_git.git_diff_options_init(&opts, GIT_DIFF_OPTIONS_VERSION);
 	opts.flags = GIT_DIFF_FORCE_TEXT;
-	opts.context_lines = 3;
+	if (ignore_ws)
+		opts.flags |= GIT_DIFF_IGNORE_WHITESPACE_CHANGE;
+	opts.context_lines = context < 0 ? 0 : (uint32_t)context;
 	opts.interhunk_lines = 0;
 	if (diff_git.git_patch_from_buffers(patch, old, oldlen, NULL, new,
 	    newlen, NULL, &opts) != 0) {
@@ -558,6 +571,17 @@ diff_read_side(const struct mentry *e, struct store *st, const char *dir,
 		return NULL;
 	}
 	return blob_read_buf(st, e->hash, SIZE_MAX, len, cause);
+}
+
+char *
+diff_change_side(const struct change *c, int new_side, const char *tree,
+    const char *upper, struct store *st, size_t *len, char **cause)
+{
+	if (!new_side)
+		return diff_read_side(c->old_entry, st, tree, c->path,
+		    c->old_type, len, cause);
+	return diff_read_side(c->new_entry, st, c->new_in_tree ? tree : upper,
+	    c->path, c->new_type, len, cause);
 }
 
 int

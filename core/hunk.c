@@ -14,10 +14,31 @@
  * the picked file is rebuilt from the patch lines byte for byte.
  */
 
+/*
+ * The file being rebuilt. A line without its newline can only end a side;
+ * picking lines one by one may put another line after it (an old last
+ * line kept, a new one added): then it gets a newline first.
+ */
+struct hunk_out {
+	struct buf	*buf;
+	int		 open;     /* what was written last has no newline */
+};
+
+static void
+hunk_put(struct hunk_out *o, const char *p, size_t len)
+{
+	if (len == 0)
+		return;
+	if (o->open)
+		buf_addch(o->buf, '\n');
+	buf_add(o->buf, p, len);
+	o->open = p[len - 1] != '\n';
+}
+
 /* Skips n lines of buf from *off, copying them to out when out is set. */
 static void
 hunk_lines(const char *buf, size_t len, size_t *off, size_t n,
-    struct buf *out)
+    struct hunk_out *out)
 {
 	const char	*nl;
 	size_t		 start = *off;
@@ -27,7 +48,7 @@ hunk_lines(const char *buf, size_t len, size_t *off, size_t n,
 		*off = nl != NULL ? (size_t)(nl - buf) + 1 : len;
 	}
 	if (out != NULL && *off > start)
-		buf_add(out, buf + start, *off - start);
+		hunk_put(out, buf + start, *off - start);
 }
 
 /* The patch of a text change; -1 with *cause when a side is binary. */
@@ -90,13 +111,18 @@ hunks_free(struct hunks *hs)
 	memset(hs, 0, sizeof *hs);
 }
 
-/* One hunk's lines: the new side when picked, else the old side. */
+/*
+ * One hunk's lines: the new side when picked, the old side when not, and
+ * with APPROVAL_PICK_LINES line by line as lines[*k...] says (*k counts
+ * the change's added and deleted lines, picked or not).
+ */
 static void
-hunk_emit(git_patch *patch, size_t i, size_t nlines, int picked,
-    struct buf *out)
+hunk_emit(git_patch *patch, size_t i, size_t nlines, int pick,
+    const unsigned char *lines, size_t *k, struct hunk_out *out)
 {
 	const git_diff_line	*line;
 	size_t			 j;
+	int			 take;
 
 	for (j = 0; j < nlines; j++) {
 		if (diff_git.git_patch_get_line_in_hunk(&line, patch, i,
@@ -106,18 +132,41 @@ hunk_emit(git_patch *patch, size_t i, size_t nlines, int picked,
 		case GIT_DIFF_LINE_CONTEXT:
 			break;
 		case GIT_DIFF_LINE_ADDITION:
-			if (!picked)
-				continue;
-			break;
 		case GIT_DIFF_LINE_DELETION:
-			if (picked)
+			take = pick == APPROVAL_PICK_LINES ? lines[*k] != 0 :
+			    pick != 0;
+			(*k)++;
+			if (take != (line->origin == GIT_DIFF_LINE_ADDITION))
 				continue;
 			break;
 		default:  /* "\ No newline": the line before lacks its \n */
 			continue;
 		}
-		buf_add(out, line->content, line->content_len);
+		hunk_put(out, line->content, line->content_len);
 	}
+}
+
+/* The number of added and deleted lines of a patch. */
+static size_t
+hunk_count_lines(git_patch *patch)
+{
+	const git_diff_hunk	*gh;
+	const git_diff_line	*line;
+	size_t			 i, j, n, nlines, count = 0;
+
+	n = diff_git.git_patch_num_hunks(patch);
+	for (i = 0; i < n; i++) {
+		if (diff_git.git_patch_get_hunk(&gh, &nlines, patch, i) != 0)
+			fatalx("libgit2 lost hunk %zu", i);
+		for (j = 0; j < nlines; j++) {
+			if (diff_git.git_patch_get_line_in_hunk(&line, patch,
+			    i, j) != 0)
+				fatalx("libgit2 lost line %zu", j);
+			count += line->origin == GIT_DIFF_LINE_ADDITION ||
+			    line->origin == GIT_DIFF_LINE_DELETION;
+		}
+	}
+	return count;
 }
 
 int
@@ -125,9 +174,20 @@ hunks_apply(const char *old, size_t oldlen, const char *new,
     size_t newlen, const unsigned char *pick, size_t npick, struct buf *out,
     char **cause)
 {
+	return hunks_apply_lines(old, oldlen, new, newlen, pick, npick, NULL, 0,
+	    out, cause);
+}
+
+int
+hunks_apply_lines(const char *old, size_t oldlen, const char *new,
+    size_t newlen, const unsigned char *pick, size_t npick,
+    const unsigned char *lines, size_t nlines, struct buf *out, char **cause)
+{
 	git_patch		*patch;
 	const git_diff_hunk	*gh;
-	size_t			 i, n, nlines, first, line = 1, off = 0;
+	struct hunk_out		 o = { out, 0 };
+	size_t			 i, n, nl, first, line = 1, off = 0, k = 0;
+	int			 some = 0;
 
 	buf_reset(out);
 	if (hunk_patch(&patch, old, oldlen, new, newlen, cause) != 0)
@@ -138,18 +198,26 @@ hunks_apply(const char *old, size_t oldlen, const char *new,
 		diff_git.git_patch_free(patch);
 		return -1;
 	}
+	for (i = 0; i < n; i++)
+		some |= pick[i] == APPROVAL_PICK_LINES;
+	if (some && (lines == NULL || nlines != hunk_count_lines(patch))) {
+		*cause = xasprintf("%zu lines picked of %zu", nlines,
+		    hunk_count_lines(patch));
+		diff_git.git_patch_free(patch);
+		return -1;
+	}
 	for (i = 0; i < n; i++) {
-		if (diff_git.git_patch_get_hunk(&gh, &nlines, patch, i) != 0)
+		if (diff_git.git_patch_get_hunk(&gh, &nl, patch, i) != 0)
 			fatalx("libgit2 lost hunk %zu", i);
 		/* "-3,0" inserts after line 3; "-3,2" replaces from line 3. */
 		first = (size_t)gh->old_start + (gh->old_lines == 0);
-		hunk_lines(old, oldlen, &off, first - line, out);
-		hunk_emit(patch, i, nlines, pick[i], out);
+		hunk_lines(old, oldlen, &off, first - line, &o);
+		hunk_emit(patch, i, nl, pick[i], lines, &k, &o);
 		hunk_lines(old, oldlen, &off, (size_t)gh->old_lines, NULL);
 		line = first + (size_t)gh->old_lines;
 	}
 	if (off < oldlen)
-		buf_add(out, old + off, oldlen - off);
+		hunk_put(&o, old + off, oldlen - off);
 	diff_git.git_patch_free(patch);
 	return 0;
 }
@@ -201,10 +269,12 @@ merge3(const char *base, size_t baselen, const char *ours,
 	opts.ancestor_label = label[0] = hunk_label(path, "base");
 	opts.our_label = label[1] = hunk_label(path, "real tree");
 	opts.their_label = label[2] = hunk_label(path, "scratch");
-	if (favor == 1)
+	if ((favor & ~MERGE3_DIFF3) == 1)
 		opts.favor = GIT_MERGE_FILE_FAVOR_OURS;
-	else if (favor == 2)
+	else if ((favor & ~MERGE3_DIFF3) == 2)
 		opts.favor = GIT_MERGE_FILE_FAVOR_THEIRS;
+	if (favor & MERGE3_DIFF3)
+		opts.flags |= GIT_MERGE_FILE_STYLE_DIFF3;
 	memset(&result, 0, sizeof result);
 	/* No base: both sides added the file. */
 	if (diff_git.git_merge_file(&result, base != NULL ? &in[0] : NULL,

@@ -1538,7 +1538,7 @@ promote_plan_one(struct plan_state *ps, const struct change *ch)
 		if (r.kind == MENTRY_DIR && ne->kind != MENTRY_DIR)
 			it->flags |= PI_TREE;
 	}
-	/* Partial: the real file with the approved hunks. */
+	/* Partial: the real file with the approved hunks (and lines). */
 	if (as == APPROVAL_PARTIAL) {
 		struct buf res = BUF_INIT;
 		char *o, *n = NULL;
@@ -1546,8 +1546,8 @@ promote_plan_one(struct plan_state *ps, const struct change *ch)
 
 		o = promote_read_real(c, ch->path, &ol);
 		if (o == NULL || (n = promote_new_text(ps, ch, &nl)) == NULL ||
-		    hunks_apply(o, ol, n, nl, ap.pick, ap.nhunks, &res,
-		    c->cause) != 0) {
+		    hunks_apply_lines(o, ol, n, nl, ap.pick, ap.nhunks,
+		    ap.lines, ap.nlines, &res, c->cause) != 0) {
 			free(o);
 			free(n);
 			buf_free(&res);
