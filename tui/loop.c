@@ -405,7 +405,7 @@ loop_request(const struct control_request *req, int from_agent,
 	}
 }
 
-/* ---- pagers (the review placeholder and a turn's diff) ---------------- */
+/* ---- children ------------------------------------------------------ */
 
 /* A child about to exec: the signals airlock blocks (for its signalfd)
  * are the child's own again. */
@@ -416,72 +416,6 @@ loop_child_signals(void)
 
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
-}
-
-/* Runs `airlock ARGS... | $PAGER` on the whole terminal, then comes back. */
-static void
-loop_pager(struct loop *l, char *const *args)
-{
-	const char *pager = getenv("PAGER");
-	char *pargv[8], *copy, *tok, *save = NULL;
-	char *argv[16];
-	pid_t producer, viewer;
-	int fds[2], n = 0, status;
-
-	if (pager == NULL || *pager == '\0')
-		pager = "less";
-	copy = xstrdup(pager);
-	for (tok = strtok_r(copy, " \t", &save); tok != NULL && n < 6;
-	    tok = strtok_r(NULL, " \t", &save))
-		pargv[n++] = tok;
-	if (n == 1 && strcmp(pargv[0], "less") == 0)
-		pargv[n++] = (char *)"-R";
-	pargv[n] = NULL;
-	argv[0] = (char *)"airlock";
-	for (n = 0; args[n] != NULL && n < 14; n++)
-		argv[n + 1] = args[n];
-	argv[n + 1] = NULL;
-
-	def_prog_mode();
-	endwin();
-	if (pipe2(fds, O_CLOEXEC) != 0) {
-		free(copy);
-		reset_prog_mode();
-		loop_message(l, "review: pipe: %s", strerror(errno));
-		return;
-	}
-	producer = fork();
-	if (producer == 0) {
-		loop_child_signals();
-		dup2(fds[1], STDOUT_FILENO);
-		execv("/proc/self/exe", argv);
-		_exit(127);
-	}
-	viewer = fork();
-	if (viewer == 0) {
-		/* the pager reads its keys from /dev/tty itself */
-		loop_child_signals();
-		dup2(fds[0], STDIN_FILENO);
-		execvp(pargv[0], pargv);
-		_exit(127);
-	}
-	close(fds[0]);
-	close(fds[1]);
-	/* SIGCHLD is blocked for the warden's signalfd: waitpid still works */
-	if (producer > 0)
-		waitpid(producer, &status, 0);
-	status = 0;
-	if (viewer > 0)
-		waitpid(viewer, &status, 0);
-	reset_prog_mode();
-	clearok(curscr, TRUE);
-	l->dirty = 1;
-	if (viewer < 0 || producer < 0)
-		loop_message(l, "review: fork: %s", strerror(errno));
-	else if (WIFEXITED(status) && WEXITSTATUS(status) == 127)
-		loop_message(l, "review: cannot run the pager '%s' (set "
-		    "$PAGER)", pargv[0]);
-	free(copy);
 }
 
 /* ---- the review pane --------------------------------------------- */

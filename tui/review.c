@@ -106,8 +106,6 @@ struct review_pane {
 	size_t dfile;              /* the file whose diff is loaded */
 	struct review_diff diff;
 	int have_diff;
-	struct review_diff canon;  /* the default view, when opts differ */
-	int have_canon;
 	char *derror;
 	struct approval ap;        /* dfile's approval, when in force */
 	int have_ap;
@@ -350,11 +348,9 @@ rp_diff_clear(struct review_pane *rp)
 {
 	if (rp->have_diff)
 		review_diff_free(&rp->diff);
-	if (rp->have_canon)
-		review_diff_free(&rp->canon);
 	if (rp->have_ap)
 		approval_free(&rp->ap);
-	rp->have_diff = rp->have_canon = rp->have_ap = 0;
+	rp->have_diff = rp->have_ap = 0;
 	free(rp->derror);
 	rp->derror = NULL;
 	buf_reset(&rp->conflict);
@@ -432,19 +428,6 @@ rp_load_diff(struct review_pane *rp, size_t i)
 		return;
 	}
 	rp->have_diff = 1;
-	if (!rp_opts_default(&rp->opts)) {
-		if (review_diff(&rp->rv, i, NULL, &rp->canon, &cause) == 0)
-			rp->have_canon = 1;
-		else
-			free(cause);
-	}
-}
-
-/* The diff with every line of the total change, for hunk actions. */
-static const struct review_diff *
-rp_canon(const struct review_pane *rp)
-{
-	return rp->have_canon ? &rp->canon : &rp->diff;
 }
 
 static void
@@ -613,7 +596,8 @@ rp_undo(struct review_pane *rp)
 static void
 rp_after_approval(struct review_pane *rp, size_t i)
 {
-	review_forget(&rp->rv, i);
+	/* the model forgot the state itself (and keeps the diff it made) */
+	rp_file(rp, i)->state_known = 0;
 	rp_state(rp, i);
 	if (i == rp->dfile)
 		rp_load_approval(rp, i);
@@ -1013,6 +997,8 @@ rp_load(struct review_pane *rp, char **cause)
 	rp->next_state = 0;
 	rp_diff_clear(rp);
 	rp_rows(rp);
+	/* the selected file's diff at once, as lazygit shows it */
+	rp_load_diff(rp, rp_selected_file(rp));
 	return 0;
 }
 
@@ -1394,8 +1380,12 @@ rp_comment_done(struct review_pane *rp)
 	}
 	path = rp_file(rp, i)->ch->path;
 	if (rp->focus_diff && rp->have_diff && i == rp->dfile &&
-	    rp->dsel < rp->diff.n)
+	    rp->dsel < rp->diff.n) {
 		l = &rp->diff.v[rp->dsel];
+		/* on a hunk's header: its first line */
+		if (l->type == REVIEW_LINE_HUNK && rp->dsel + 1 < rp->diff.n)
+			l++;
+	}
 	if (l != NULL && (l->new_no != 0 || l->old_no != 0)) {
 		buf_printf(&rp->notes, "- %s:%u: %s\n", path, l->new_no != 0 ?
 		    l->new_no : l->old_no, rp->input.data);

@@ -162,7 +162,7 @@ tui_wait_for '^\[exited [0-9]+\]'
 
 # 6. airlock review on the ended session: approve the rest, promote
 tui_start 150 32 "$AIRLOCK" review emacs
-check "airlock review opens on an ended session" tui_wait_for '\[~\] M emacs\.txt'
+check "airlock review opens on an ended session: the hunk left" tui_wait_for '\[ \] M emacs\.txt'
 tui_keys a
 check "approve-file approves the whole file" tui_wait_for '\[x\] M emacs\.txt'
 tui_keys P
