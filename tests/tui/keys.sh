@@ -122,11 +122,11 @@ check "the scrollback holds 10,000 lines (the top is line ${top:-?})" \
 tui_keys q
 tui_wait_status_gone '\| copy \['
 
-# Review: airlock diff in a pager.
+# Review: the review pane over the agent (tests/tui/review.sh tests it).
 say "write review.txt reviewed-content"
 tui_wait_for '^wrote review.txt'
 tui_prefix d
-check "prefix d shows the session's changes" tui_wait_for '^\+reviewed-content'
+check "prefix d shows the session's changes" tui_wait_for '[│|] +1 +\+ *reviewed-content'
 tui_keys q
 check "q leaves the review" tui_wait_for '^agent>'
 say "after review"
