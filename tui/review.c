@@ -773,9 +773,11 @@ rp_approve_hunk(struct review_pane *rp, int on, int rest)
 		else
 			rp_message(rp, "%s %s", on ? "approved" : "withdrew",
 			    rest ? "the rest of the file" : "the hunk");
-		rp->selecting = 0;
-		if (on)
+		/* after a selection the cursor stays: more lines of the
+		 * hunk may follow */
+		if (on && !rp->selecting)
 			rp_advance(rp, from);
+		rp->selecting = 0;
 	}
 	free(changes);
 }

@@ -15,6 +15,7 @@ printf 'set keymap emacs\nset idle-ms 600000\n' >"$W/emacs.keys"
 export AIRLOCK_KEYS=$W/vi.keys
 seq -f 'line %g' 30 >doc.txt
 seq -f 'line %g' 30 >emacs.txt
+seq -f 'line %g' 10 >lines.txt
 printf 'a\nb\nc\nd\ne\nf\ng\nh\n' >conf.txt
 git add -A >/dev/null && git commit -qm 'review files'
 
@@ -24,12 +25,12 @@ three='s/^line \(2\|15\|28\)$/line \1 changed/'
 
 tui_airlock 150 32 --name rev -- "$agent" "$AIRLOCK"
 check "the agent starts" tui_wait_for '^agent>'
-say "run sed -i '$three' doc.txt && echo edited"
+say "run sed -i '$three' doc.txt && sed -i 's/^line \([45]\)$/X\1/' lines.txt && echo edited"
 tui_wait_for '^edited'
 
 # 1. approve hunks 1 and 3 of 3 with the keys, promote
 tui_prefix d
-check "prefix d opens the review: the file list with counts" tui_wait_for '1 file \+0 ~1 -0'
+check "prefix d opens the review: the file list with counts" tui_wait_for '2 files \+0 ~2 -0'
 check "... the changed file, not approved yet" tui_wait_for '\[ \] M doc\.txt'
 tui_keys Enter
 check "Enter shows its diff: hunks with both sides' line numbers" \
@@ -42,6 +43,14 @@ tui_keys n
 check "n skips it (3 of 3)" tui_wait_for 'doc\.txt +hunk 3/3'
 tui_keys y
 check "the list says partly approved, 2 of 3 hunks" tui_wait_for '\[~\] M doc\.txt.* 2/3'
+check "... and the next file to decide on is shown" tui_wait_for 'lines\.txt +hunk 1/1'
+# select two lines of its hunk (-line 5, +X4) and approve them alone
+tui_keys j j j j j v j
+check "v selects lines" tui_wait_for 'selecting lines'
+tui_keys y
+check "y approves the selected lines" tui_wait_for 'approved 2 lines'
+check "... marked in the diff" tui_wait_for '[│|] +5 +\*- *line 5'
+check "... the file partly approved" tui_wait_for '\[~\] M lines\.txt'
 is "airlock status agrees" "$("$AIRLOCK" status --json rev </dev/null | jq -r '.[] | select(.path == "doc.txt") | "\(.approval) \(.approved_hunks)/\(.hunks)"')" "partial 2/3"
 tui_keys P
 check "P shows what would be promoted and asks" tui_wait_for 'promote this into the real tree\? \[y/N\]'
@@ -50,6 +59,8 @@ tui_keys y
 check "y promotes" tui_wait_for 'promoting done'
 expected=$(seq -f 'line %g' 30 | sed 's/^line \(2\|28\)$/line \1 changed/')
 is "the real file holds exactly the two approved hunks" "$(cat doc.txt)" "$expected"
+is "... and the other exactly the two approved lines" "$(cat lines.txt | tr '\n' ' ')" \
+	"line 1 line 2 line 3 line 4 X4 line 6 line 7 line 8 line 9 line 10 "
 
 # 2. comment on the rest, reject it, send the feedback
 tui_keys q    # closes the command's output
@@ -69,7 +80,7 @@ tui_keys x
 check "x asks before rejecting the hunk" tui_wait_for 'reject this hunk of doc\.txt\? .*\[y/N\]'
 tui_keys y
 check "the hunk is rejected" tui_wait_for 'rejected: the scratch is as before'
-check "... and the file is no change any more" tui_wait_for '0 files'
+check "... and the file is no change any more" tui_wait_gone 'M doc\.txt'
 wait_log rev '.[-1].reason == "reject"'
 is "checkpointed with the reason reject" "$(log_of rev '.[-1].reason')" reject
 tui_keys S
