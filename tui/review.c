@@ -1952,6 +1952,11 @@ rp_tags(const struct review_file *f, struct buf *b)
 		buf_addstr(b, " mode");
 	if (f->approval == APPROVAL_PARTIAL && f->state_known)
 		buf_printf(b, " %zu/%zu", f->approved, f->nhunks);
+	if ((f->marks & REVIEW_RENAMED) && f->from != NULL) {
+		buf_addstr(b, " from ");
+		buf_add(b, f->from->path, f->from->pathlen);
+		buf_printf(b, " %d%%", f->similarity);
+	}
 }
 
 static void

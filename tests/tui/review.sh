@@ -149,8 +149,19 @@ tui_airlock 150 32 --name emacs -- "$agent" "$AIRLOCK"
 tui_wait_for '^agent>'
 say "run sed -i '$three' emacs.txt && echo edited"
 tui_wait_for '^edited'
+# hostile names and content: escapes, a newline, invalid UTF-8
+say "run printf 'ok\\033[31mred\\377\\n' >\"\$(printf 'evil\\033[31mname\\nx')\" && echo hostile"
+tui_wait_for '^hostile'
+say "run mv doc.txt moved.txt && echo moved"
+tui_wait_for '^moved'
 tui_prefix d
 check "emacs: prefix d opens the review" tui_wait_for '\[ \] M emacs\.txt'
+check "a hostile name is shown with its controls as ?" tui_wait_for 'A evil\?\[31mname\?x'
+check "a rename is detected (libgit2's similarity)" tui_wait_for 'R moved\.txt from doc\.txt 100%'
+tui_keys C-n C-n Enter
+check "its content's controls are shown as ? too" tui_wait_for '[│|] +1 +\+ *ok\?\[31mred\?$'
+tui_keys Tab C-p
+check "back on the list" tui_wait_for 'emacs\.txt +hunk'
 tui_keys Enter
 tui_wait_for '@@ -1,5 \+1,5 @@'
 tui_keys s
@@ -174,7 +185,7 @@ tui_wait_for '^\[exited [0-9]+\]'
 # 6. airlock review on the ended session: approve the rest, promote
 tui_start 150 32 "$AIRLOCK" review emacs
 check "airlock review opens on an ended session: the hunk left" tui_wait_for '\[ \] M emacs\.txt'
-tui_keys a
+tui_keys C-n S
 check "approve-file approves the whole file" tui_wait_for '\[x\] M emacs\.txt'
 tui_keys P
 tui_wait_for 'promote this into the real tree\? \[y/N\]'
