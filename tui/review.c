@@ -1740,9 +1740,15 @@ review_pane_key(struct review_pane *rp, key_code key)
 			rp_message(rp, "edit: %s", rp_selected_file(rp) ==
 			    RP_NONE ? "select a file" : "only from the airlock "
 			    "that runs the session");
-		else if (rp->host.edit(rp->host.arg,
-		    rp_file(rp, rp_selected_file(rp))->ch->path) == 0)
-			rp_reload(rp);
+		else {
+			/* the host may reload the review meanwhile */
+			char *path = xstrdup(rp_file(rp,
+			    rp_selected_file(rp))->ch->path);
+
+			if (rp->host.edit(rp->host.arg, path) == 0)
+				rp_reload(rp);
+			free(path);
+		}
 		break;
 	case ACTION_PROMOTE:
 		rp_promote(rp);

@@ -18,6 +18,10 @@ seq -f 'line %g' 30 >emacs.txt
 seq -f 'line %g' 10 >lines.txt
 printf 'a\nb\nc\nd\ne\nf\ng\nh\n' >conf.txt
 git add -A >/dev/null && git commit -qm 'review files'
+# the user's editor: changes line 1 of the copy it is given
+printf '#!/bin/sh\nsed -i "1s/.*/edited by the user/" "$1"\n' >"$W/ed.sh"
+chmod 755 "$W/ed.sh"
+TUI_ENV=(EDITOR="$W/ed.sh")
 
 say() { tui_type "$1"; tui_keys Enter; }
 # three hunks: lines 2, 15 and 28 (more than 6 lines apart)
@@ -94,6 +98,18 @@ check "... and the rejected change" tui_wait_for 'I rejected this change to doc\
 say "run sed -n 15p doc.txt"
 check "the agent's next cat shows the old text" tui_wait_for '^line 15$'
 check "... not the rejected one" tui_wait_gone '^line 15 changed$' 1
+
+# $EDITOR on the file as the agent sees it: the result goes into the
+# sandbox while the agent runs
+tui_prefix d
+tui_wait_for 'M lines\.txt'
+tui_keys e
+check "e runs \$EDITOR and writes the result into the scratch" tui_wait_for 'edited lines\.txt \(#[0-9]+\)'
+check "... checkpointed (edit)" wait_log rev '.[-1].reason == "edit"'
+check "... and the review shows it" tui_wait_for '[│|] +1 +\+ *edited by the user'
+tui_keys q
+say "run head -n 1 lines.txt"
+check "the running agent sees the edit" tui_wait_for '^edited by the user$'
 
 # 3. a turn's review, and rollback from it while the agent runs
 say "turn 1"
@@ -187,12 +203,22 @@ tui_start 150 32 "$AIRLOCK" review emacs
 check "airlock review opens on an ended session: the hunk left" tui_wait_for '\[ \] M emacs\.txt'
 tui_keys C-n S
 check "approve-file approves the whole file" tui_wait_for '\[x\] M emacs\.txt'
+tui_keys C-_
+check "undo takes the approval back" tui_wait_for '\[ \] M emacs\.txt'
+tui_keys S
+tui_wait_for '\[x\] M emacs\.txt'
 tui_keys P
 tui_wait_for 'promote this into the real tree\? \[y/N\]'
 tui_keys y
 check "... and it promotes" tui_wait_for 'promoting done'
 is "the real file holds the agent's whole change" "$(cat emacs.txt)" \
 	"$(seq -f 'line %g' 30 | sed "$three")"
+tui_keys q U
+check "U asks before undoing the promotion" tui_wait_for 'undo the last promotion'
+tui_keys y
+check "... and undoes it" tui_wait_for 'unpromoting done'
+is "the real file is as before that promotion" "$(cat emacs.txt)" \
+	"$(seq -f 'line %g' 30 | sed 's/^line \(2\|28\)$/line \1 changed/')"
 tui_keys q C-g
 check "q leaves airlock review" tui_wait_for '^\[exited 0\]'
 
