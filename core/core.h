@@ -1171,7 +1171,7 @@ int review_file_state(struct review *, size_t i, char **cause);
  * promotion); (size_t)-1: every file's. */
 void review_forget(struct review *, size_t i);
 /* Only for tests: the most pairs rename detection compares (0: the
- * default, 1000). */
+ * default, 10000). */
 void review_set_rename_limit(size_t pairs);
 
 enum review_line_type {

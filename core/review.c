@@ -19,8 +19,9 @@
 #define REVIEW_RENAME_FILE_MAX ((off_t)8 << 20)   /* bigger: never paired */
 #define REVIEW_RENAME_BYTES ((uint64_t)256 << 20) /* read at most, in all */
 #define REVIEW_RENAME_READS 20000                 /* files read at most */
-#define REVIEW_RENAME_NEAR 8     /* deletions tried per addition */
-#define REVIEW_RENAME_PAIRS 1000 /* similarity comparisons at most */
+#define REVIEW_RENAME_NAMED 4     /* deletions of its name tried per addition */
+#define REVIEW_RENAME_NEAR 8      /* and of the nearest sizes */
+#define REVIEW_RENAME_PAIRS 10000 /* similarity comparisons at most */
 #define REVIEW_RENAME_MIN 50     /* percent */
 #define REVIEW_WORD_LINE_MAX 1000 /* longer lines: one span */
 #define REVIEW_WORD_TOKENS 256    /* more tokens: prefix and suffix only */
@@ -73,6 +74,7 @@ struct renames {
 	struct review		*r;
 	struct rename_file	*adds, *dels;
 	size_t			 nadds, ndels;
+	struct rename_file	**named;   /* dels by name */
 	uint64_t		 bytes;
 	int			 git;
 };
@@ -123,15 +125,39 @@ review_basename(const struct change *c, size_t *len)
 }
 
 static int
+review_name_cmp(const struct change *x, const struct change *y)
+{
+	const char	*a, *b;
+	size_t		 al, bl;
+	int		 cmp;
+
+	a = review_basename(x, &al);
+	b = review_basename(y, &bl);
+	cmp = memcmp(a, b, al < bl ? al : bl);
+	if (cmp != 0)
+		return cmp;
+	return al < bl ? -1 : al > bl;
+}
+
+static int
+rename_named_cmp(const void *a, const void *b, void *arg)
+{
+	const struct rename_file *x = *(const struct rename_file *const *)a;
+	const struct rename_file *y = *(const struct rename_file *const *)b;
+	const struct review *r = arg;
+	int cmp;
+
+	cmp = review_name_cmp(r->v[x->i].ch, r->v[y->i].ch);
+	if (cmp != 0)
+		return cmp;
+	return x->i < y->i ? -1 : x->i > y->i;
+}
+
+static int
 rename_same_name(const struct review *r, const struct rename_file *a,
     const struct rename_file *d)
 {
-	const char	*x, *y;
-	size_t		 xl, yl;
-
-	x = review_basename(r->v[a->i].ch, &xl);
-	y = review_basename(r->v[d->i].ch, &yl);
-	return xl == yl && memcmp(x, y, xl) == 0;
+	return review_name_cmp(r->v[a->i].ch, r->v[d->i].ch) == 0;
 }
 
 /* Reads f's content once for its hash and signature, within the budget.
@@ -224,6 +250,25 @@ rename_exact(struct renames *rn)
 	}
 }
 
+/* A candidate pair of addition a and deletion d. */
+static void
+rename_candidate(struct rename_pair **pairs, size_t *n, size_t *cap,
+    struct rename_file *a, struct rename_file *d, int same_name)
+{
+	struct rename_pair	*p;
+
+	if (*n == *cap) {
+		*cap = *cap == 0 ? 64 : *cap * 2;
+		*pairs = xreallocarray(*pairs, *cap, sizeof **pairs);
+	}
+	p = &(*pairs)[(*n)++];
+	p->add = a;
+	p->del = d;
+	p->same_name = same_name;
+	p->dist = a->size > d->size ? a->size - d->size : d->size - a->size;
+	p->score = 0;
+}
+
 /* 1 when sizes a and b are within a factor of 2. */
 static int
 rename_near(uint64_t a, uint64_t b)
@@ -231,63 +276,97 @@ rename_near(uint64_t a, uint64_t b)
 	return a <= 2 * b && b <= 2 * a;
 }
 
+/* The deletions of a's name (a directory moved), a few. */
+static void
+rename_named(struct renames *rn, struct rename_pair **pairs, size_t *n,
+    size_t *cap, struct rename_file *a)
+{
+	const struct change	*ac = rn->r->v[a->i].ch;
+	struct rename_file	*d;
+	size_t			 lo = 0, hi = rn->ndels, mid, k = 0;
+
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		if (review_name_cmp(rn->r->v[rn->named[mid]->i].ch, ac) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (; lo < rn->ndels && k < REVIEW_RENAME_NAMED; lo++) {
+		d = rn->named[lo];
+		if (review_name_cmp(rn->r->v[d->i].ch, ac) != 0)
+			break;
+		if (d->paired || d->state == -1 || !rename_near(a->size,
+		    d->size))
+			continue;
+		rename_candidate(pairs, n, cap, a, d, 1);
+		k++;
+	}
+}
+
+/* The deletions nearest a in size (of other names), a few. */
+static void
+rename_nearest(struct renames *rn, struct rename_pair **pairs, size_t *n,
+    size_t *cap, struct rename_file *a)
+{
+	struct rename_file	*d;
+	size_t			 lo = 0, hi = rn->ndels, mid, k = 0;
+	int			 down, up;
+
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		if (rn->dels[mid].size < a->size)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	/* lo - 1 going down, hi going up, the nearer first */
+	hi = lo;
+	while (k < REVIEW_RENAME_NEAR) {
+		down = lo > 0 && rename_near(rn->dels[lo - 1].size, a->size);
+		up = hi < rn->ndels && rename_near(rn->dels[hi].size, a->size);
+		if (!down && !up)
+			break;
+		if (down && (!up || a->size - rn->dels[lo - 1].size <
+		    rn->dels[hi].size - a->size))
+			d = &rn->dels[--lo];
+		else
+			d = &rn->dels[hi++];
+		if (d->paired || d->state == -1 || rename_same_name(rn->r, a, d))
+			continue;
+		rename_candidate(pairs, n, cap, a, d, 0);
+		k++;
+	}
+}
+
 /*
- * Similar content: each addition against the few deletions nearest in
- * size (same name first), at most review_rename_limit comparisons in all;
- * then the best scores pair first.
+ * Similar content: each addition against the few deletions of its name
+ * and of the nearest sizes, at most review_rename_limit comparisons in
+ * all (same names first, then the nearest sizes); then the best scores
+ * pair first.
  */
 static void
 rename_similar(struct renames *rn)
 {
 	struct rename_pair	*pairs = NULL, *p;
-	struct rename_file	*a, *d;
-	size_t			 npairs = 0, cap = 0, x, lo, hi, mid, k, kept = 0;
+	struct rename_file	*a;
+	size_t			 npairs = 0, cap = 0, x, kept = 0;
 	int			 score;
 
+	rn->named = xcalloc(rn->ndels, sizeof *rn->named);
+	for (x = 0; x < rn->ndels; x++)
+		rn->named[x] = &rn->dels[x];
+	qsort_r(rn->named, rn->ndels, sizeof *rn->named, rename_named_cmp,
+	    rn->r);
 	for (x = 0; x < rn->nadds; x++) {
 		a = &rn->adds[x];
 		if (a->paired || a->state == -1)
 			continue;
-		lo = 0;
-		hi = rn->ndels;
-		while (lo < hi) {
-			mid = lo + (hi - lo) / 2;
-			if (rn->dels[mid].size < a->size)
-				lo = mid + 1;
-			else
-				hi = mid;
-		}
-		/* lo - 1 going down, hi going up, the nearer first */
-		hi = lo;
-		for (k = 0; k < REVIEW_RENAME_NEAR; ) {
-			int down = lo > 0 && rename_near(rn->dels[lo - 1].size,
-			    a->size);
-			int up = hi < rn->ndels && rename_near(rn->dels[hi].size,
-			    a->size);
-
-			if (!down && !up)
-				break;
-			if (down && (!up || a->size - rn->dels[lo - 1].size <
-			    rn->dels[hi].size - a->size))
-				d = &rn->dels[--lo];
-			else
-				d = &rn->dels[hi++];
-			if (d->paired || d->state == -1)
-				continue;
-			if (npairs == cap) {
-				cap = cap == 0 ? 64 : cap * 2;
-				pairs = xreallocarray(pairs, cap, sizeof *pairs);
-			}
-			p = &pairs[npairs++];
-			p->add = a;
-			p->del = d;
-			p->same_name = rename_same_name(rn->r, a, d);
-			p->dist = a->size > d->size ? a->size - d->size :
-			    d->size - a->size;
-			p->score = 0;
-			k++;
-		}
+		rename_named(rn, &pairs, &npairs, &cap, a);
+		rename_nearest(rn, &pairs, &npairs, &cap, a);
 	}
+	free(rn->named);
+	rn->named = NULL;
 	if (npairs == 0)
 		return;
 	qsort(pairs, npairs, sizeof *pairs, rename_pair_cmp);
