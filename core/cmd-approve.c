@@ -24,6 +24,7 @@ enum approve_verb { VERB_APPROVE, VERB_UNAPPROVE, VERB_REJECT };
 
 static const struct option approve_options[] = {
 	{ "hunk", required_argument, NULL, 'H' },
+	{ "lines", required_argument, NULL, 'L' },
 	{ "session", required_argument, NULL, 'S' },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 }
@@ -35,13 +36,15 @@ struct approve_args {
 	const char *dir, *which;
 	size_t *hunks;
 	size_t nhunks;
+	size_t *lines;        /* --lines: added and deleted lines, from 1 */
+	size_t nlines;
 	char **paths;
 	size_t npaths;
 };
 
-/* "3", "1,2", "2-4": hunk numbers, 1 and up. 0 or -1. */
+/* "3", "1,2", "2-4": hunk or line numbers, 1 and up. 0 or -1. */
 static int
-approve_parse_hunks(struct approve_args *a, const char *arg)
+approve_parse_numbers(size_t **v, size_t *nv, const char *arg)
 {
 	const char *p = arg;
 	char *end;
@@ -60,9 +63,8 @@ approve_parse_hunks(struct approve_args *a, const char *arg)
 				return -1;
 		}
 		for (k = lo; k <= hi; k++) {
-			a->hunks = xreallocarray(a->hunks, a->nhunks + 1,
-			    sizeof *a->hunks);
-			a->hunks[a->nhunks++] = k;
+			*v = xreallocarray(*v, *nv + 1, sizeof **v);
+			(*v)[(*nv)++] = k;
 		}
 		if (*end == ',')
 			end++;
@@ -70,7 +72,44 @@ approve_parse_hunks(struct approve_args *a, const char *arg)
 			return -1;
 		p = end;
 	}
-	return a->nhunks > 0 ? 0 : -1;
+	return *nv > 0 ? 0 : -1;
+}
+
+static void
+approve_args_free(struct approve_args *a)
+{
+	free(a->hunks);
+	free(a->lines);
+}
+
+/* --lines: approve or withdraw those lines of one text change. */
+static int
+approve_lines_one(struct approve_args *a, struct store *st,
+    const struct session *s, const struct change *c,
+    const struct change_sides *cs, struct buf *out, char **cause)
+{
+	uint32_t *v;
+	size_t i;
+	int rc;
+
+	v = xcalloc(a->nlines, sizeof *v);
+	for (i = 0; i < a->nlines; i++)
+		v[i] = (uint32_t)(a->lines[i] - 1);
+	rc = approval_set_lines(st, s->id, c, cs, v, a->nlines,
+	    a->verb == VERB_APPROVE, cause);
+	free(v);
+	if (rc != 0) {
+		char *why = *cause;
+
+		*cause = xasprintf("--lines: %s", why);
+		free(why);
+		return -1;
+	}
+	buf_printf(out, "%s %zu line%s of ", a->verb == VERB_APPROVE ?
+	    "approved" : "unapproved", a->nlines, a->nlines == 1 ? "" : "s");
+	quote_path(out, c->path, c->pathlen, QUOTE_SPACE);
+	buf_addch(out, '\n');
+	return 0;
 }
 
 static int
@@ -94,6 +133,8 @@ approve_one(struct approve_args *a, struct store *st,
 	size_t i;
 	int got;
 
+	if (a->nlines > 0)
+		return approve_lines_one(a, st, s, c, cs, out, cause);
 	if (a->nhunks > 0 && !cs->text) {
 		*cause = xstrdup("--hunk: not a text change (approve it whole)");
 		return -1;
@@ -474,9 +515,11 @@ approve_run(struct approve_args *a)
 			if (!approve_matches(c, rel[i]))
 				continue;
 			matched++;
-			if (a->nhunks > 0 && (c->pathlen != strlen(rel[i]))) {
-				log_error(a->name, "--hunk takes one file, and %s "
-				    "holds several changes", a->paths[i]);
+			if ((a->nhunks > 0 || a->nlines > 0) &&
+			    c->pathlen != strlen(rel[i])) {
+				log_error(a->name, "%s takes one file, and %s "
+				    "holds several changes", a->nhunks > 0 ?
+				    "--hunk" : "--lines", a->paths[i]);
 				goto out;
 			}
 			if (change_sides_load(c, s->tree, cs.upper, cs.store,
@@ -570,35 +613,53 @@ approve_exec(int argc, char **argv, enum approve_verb verb)
 		case 'C': a.dir = optarg; break;
 		case 'S': a.which = optarg; break;
 		case 'H':
-			if (approve_parse_hunks(&a, optarg) != 0) {
-				free(a.hunks);
+			if (approve_parse_numbers(&a.hunks, &a.nhunks,
+			    optarg) != 0) {
+				approve_args_free(&a);
 				return cmd_usage(entry, "--hunk takes hunk "
 				    "numbers like 2, 1,3 or 2-4 (airlock diff "
 				    "shows them)");
 			}
 			break;
+		case 'L':
+			if (verb == VERB_REJECT ||
+			    approve_parse_numbers(&a.lines, &a.nlines,
+			    optarg) != 0) {
+				approve_args_free(&a);
+				return cmd_usage(entry, verb == VERB_REJECT ?
+				    "reject takes --hunk, not --lines" :
+				    "--lines takes line numbers like 2, 1,3 "
+				    "or 2-4 (the added and deleted lines of "
+				    "the file's airlock diff, counted from 1)");
+			}
+			break;
 		case 'h':
 			printf("usage: airlock %s %s\n\n%s\n", entry->name,
 			    entry->usage, entry->help);
-			free(a.hunks);
+			approve_args_free(&a);
 			return EXIT_OK;
 		default:
-			free(a.hunks);
+			approve_args_free(&a);
 			return cmd_usage(entry, "unknown or incomplete option "
 			    "'%s'", argv[optind - 1]);
 		}
 	}
 	if (optind == argc) {
-		free(a.hunks);
+		approve_args_free(&a);
 		return cmd_usage(entry, "which paths? (airlock status lists "
 		    "the changes)");
 	}
-	if (a.nhunks > 0 && argc - optind > 1) {
-		free(a.hunks);
-		return cmd_usage(entry, "--hunk takes one path");
+	if (a.nhunks > 0 && a.nlines > 0) {
+		approve_args_free(&a);
+		return cmd_usage(entry, "--hunk or --lines, not both");
+	}
+	if ((a.nhunks > 0 || a.nlines > 0) && argc - optind > 1) {
+		approve_args_free(&a);
+		return cmd_usage(entry, "%s takes one path", a.nhunks > 0 ?
+		    "--hunk" : "--lines");
 	}
 	if (control_inside()) {
-		free(a.hunks);
+		approve_args_free(&a);
 		log_error(a.name, "not available inside the sandbox: the user "
 		    "reviews from outside");
 		return EXIT_ERROR;
@@ -606,7 +667,7 @@ approve_exec(int argc, char **argv, enum approve_verb verb)
 	a.paths = argv + optind;
 	a.npaths = (size_t)(argc - optind);
 	rc = approve_run(&a);
-	free(a.hunks);
+	approve_args_free(&a);
 	return rc;
 }
 
@@ -631,12 +692,18 @@ cmd_reject_exec(int argc, char **argv)
 #define APPROVE_COMMON \
 	"  --hunk N      only these hunks (2, 1,3, 2-4; airlock diff numbers " \
 	"them)\n" \
+	"  --lines N     (approve, unapprove) only these added or deleted " \
+	"lines of\n" \
+	"                one file: the Nth '+' or '-' line of its airlock " \
+	"diff,\n" \
+	"                counted from 1 over all hunks (1,3 or 2-4)\n" \
 	"  --session ID  the session (default: the newest of the real tree)\n" \
 	"  -C DIR        use DIR (its git top-level) as the real tree"
 
 const struct cmd_entry cmd_approve_entry = {
 	.name = "approve",
-	.usage = "[-C DIR] [--session ID] PATH... | PATH --hunk N...",
+	.usage = "[-C DIR] [--session ID] PATH... | PATH --hunk N... | "
+	    "PATH --lines N...",
 	.summary = "approve changes (or hunks) for promote --approved",
 	.help =
 	    "Approves the changes under each PATH, or only the given hunks of "
@@ -650,7 +717,8 @@ const struct cmd_entry cmd_approve_entry = {
 
 const struct cmd_entry cmd_unapprove_entry = {
 	.name = "unapprove",
-	.usage = "[-C DIR] [--session ID] PATH... | PATH --hunk N...",
+	.usage = "[-C DIR] [--session ID] PATH... | PATH --hunk N... | "
+	    "PATH --lines N...",
 	.summary = "withdraw approvals",
 	.help =
 	    "Withdraws the approval of the changes under each PATH, or of the "

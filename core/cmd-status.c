@@ -37,6 +37,7 @@ status_path(struct buf *out, const struct change *c)
 struct status_marks {
 	enum approval_state approval;
 	size_t hunks, approved;
+	int lines;             /* some hunk is approved in part (lines) */
 	int conflict;          /* promote_check: 1 merges, 2 conflicts */
 };
 
@@ -53,6 +54,8 @@ status_marks_of(struct status_marks *m, struct store *st,
 	memset(m, 0, sizeof *m);
 	got = approval_get(st, s->id, c->path, c->pathlen, &a, &cause);
 	if (got == 0) {
+		for (size_t i = 0; !a.whole && i < a.nhunks; i++)
+			m->lines |= a.pick[i] == APPROVAL_PICK_LINES;
 		approval_free(&a);
 		if (change_sides_load(c, s->tree, upper, NULL, &sides,
 		    &cause) == 0) {
@@ -94,8 +97,8 @@ status_text_one(struct buf *out, const struct change *c,
 	if (m->approval == APPROVAL_APPROVED)
 		buf_addstr(out, " [approved]");
 	else if (m->approval == APPROVAL_PARTIAL)
-		buf_printf(out, " [approved %zu of %zu hunks]", m->approved,
-		    m->hunks);
+		buf_printf(out, " [approved %zu of %zu hunks%s]", m->approved,
+		    m->hunks, m->lines ? " and some lines" : "");
 	else if (m->approval == APPROVAL_LAPSED)
 		buf_addstr(out, " [approval lapsed]");
 	if (m->conflict == 2)

@@ -526,11 +526,38 @@ int diff_init(char **cause);
 int diff_is_binary(const char *, size_t);
 int diff_patch(struct git_patch **, const char *old, size_t oldlen,
     const char *new, size_t newlen, char **cause);
-/* diff_patch with context lines and, with ignore_ws, whitespace changes
- * ignored (git diff -b): for views only, never for hunk numbers. */
-int diff_patch_opts(struct git_patch **, const char *old, size_t oldlen,
-    const char *new, size_t newlen, int context, int ignore_ws,
-    char **cause);
+/* The lines of a patch for a view, one call each, in order: hunk
+ * headers, then their lines. */
+enum diff_line_kind {
+	DIFF_LINE_HUNK,       /* "@@ -1,3 +1,4 @@ context" */
+	DIFF_LINE_CONTEXT,
+	DIFF_LINE_ADD,
+	DIFF_LINE_DEL,
+	DIFF_LINE_NOEOL,      /* the line before has no newline */
+};
+struct diff_line {
+	enum diff_line_kind kind;
+	const char *text;     /* without its newline */
+	size_t len;
+	uint32_t old_no, new_no;  /* 0 when the side has none */
+	size_t hunk;          /* from 1 */
+};
+typedef void (*diff_line_fn)(const struct diff_line *, void *arg);
+/*
+ * Calls fn for each line of the patch of old -> new (either may be NULL:
+ * empty) with context lines (0-1000) and, with ignore_ws, whitespace
+ * changes ignored (git diff -b). With 3 and 0 it is diff_sides' patch,
+ * hunks numbered alike. 0, or -1 with *cause.
+ */
+int diff_walk(const char *old, size_t oldlen, const char *new, size_t newlen,
+    int context, int ignore_ws, diff_line_fn fn, void *arg, char **cause);
+/* Similarity signatures of contents (libgit2's, as git's rename detection
+ * uses): NULL when libgit2 cannot be loaded or refuses the content. */
+struct diff_sig;
+struct diff_sig *diff_sig_create(const char *, size_t);
+/* 0 (nothing alike) to 100. */
+int diff_sig_compare(const struct diff_sig *, const struct diff_sig *);
+void diff_sig_free(struct diff_sig *);
 /* One side of a change read as diff_change reads it (new_side 0: the old
  * one): a file's content or a link's target. NULL with *cause. */
 char *diff_change_side(const struct change *, int new_side, const char *tree,
@@ -1177,7 +1204,7 @@ int review_file_state(struct review *, size_t i, char **cause);
  * promotion); (size_t)-1: every file's. */
 void review_forget(struct review *, size_t i);
 /* Only for tests: the most pairs rename detection compares (0: the
- * default, 1000). */
+ * default, 10000). */
 void review_set_rename_limit(size_t pairs);
 
 enum review_line_type {

@@ -208,14 +208,9 @@ diff_file_line(struct buf *out, const char *marker, const char *label)
 	    strchr(label, ' ') != NULL ? "\t" : "");
 }
 
-int
-diff_patch(git_patch **patch, const char *old, size_t oldlen,
-    const char *new, size_t newlen, char **cause)
-{
-	return diff_patch_opts(patch, old, oldlen, new, newlen, 3, 0, cause);
-}
-
-int
+/* diff_patch with context lines and whitespace changes ignored or not:
+ * for views only (diff_walk), never for hunk numbers. */
+static int
 diff_patch_opts(git_patch **patch, const char *old, size_t oldlen,
     const char *new, size_t newlen, int context, int ignore_ws, char **cause)
 {
@@ -238,6 +233,128 @@ diff_patch_opts(git_patch **patch, const char *old, size_t oldlen,
 		return -1;
 	}
 	return 0;
+}
+
+int
+diff_patch(git_patch **patch, const char *old, size_t oldlen,
+    const char *new, size_t newlen, char **cause)
+{
+	return diff_patch_opts(patch, old, oldlen, new, newlen, 3, 0, cause);
+}
+
+static uint32_t
+diff_lineno(int n)
+{
+	return n > 0 ? (uint32_t)n : 0;
+}
+
+/* The kinds of patch lines a view shows, by libgit2's origin. */
+static const struct diff_origin {
+	char			origin;
+	enum diff_line_kind	kind;
+} diff_origins[] = {
+	{ .origin = GIT_DIFF_LINE_CONTEXT, .kind = DIFF_LINE_CONTEXT },
+	{ .origin = GIT_DIFF_LINE_ADDITION, .kind = DIFF_LINE_ADD },
+	{ .origin = GIT_DIFF_LINE_DELETION, .kind = DIFF_LINE_DEL },
+	{ .origin = GIT_DIFF_LINE_CONTEXT_EOFNL, .kind = DIFF_LINE_NOEOL },
+	{ .origin = GIT_DIFF_LINE_ADD_EOFNL, .kind = DIFF_LINE_NOEOL },
+	{ .origin = GIT_DIFF_LINE_DEL_EOFNL, .kind = DIFF_LINE_NOEOL },
+};
+
+int
+diff_walk(const char *old, size_t oldlen, const char *new, size_t newlen,
+    int context, int ignore_ws, diff_line_fn fn, void *arg, char **cause)
+{
+	static const char	 noeol[] = "\\ No newline at end of file";
+	git_patch		*patch;
+	const git_diff_hunk	*gh;
+	const git_diff_line	*gl;
+	struct diff_line	 l;
+	size_t			 h, j, k, nh, nlines;
+
+	if (context > 1000)
+		context = 1000;
+	if (diff_patch_opts(&patch, old, oldlen, new, newlen, context,
+	    ignore_ws, cause) != 0)
+		return -1;
+	nh = diff_git.git_patch_num_hunks(patch);
+	for (h = 0; h < nh; h++) {
+		if (diff_git.git_patch_get_hunk(&gh, &nlines, patch, h) != 0)
+			fatalx("libgit2 lost hunk %zu", h);
+		memset(&l, 0, sizeof l);
+		l.kind = DIFF_LINE_HUNK;
+		l.hunk = h + 1;
+		l.text = gh->header;
+		l.len = gh->header_len;
+		while (l.len > 0 && l.text[l.len - 1] == '\n')
+			l.len--;
+		fn(&l, arg);
+		for (j = 0; j < nlines; j++) {
+			if (diff_git.git_patch_get_line_in_hunk(&gl, patch, h,
+			    j) != 0)
+				fatalx("libgit2 lost line %zu", j);
+			for (k = 0; k < nitems(diff_origins); k++) {
+				if (diff_origins[k].origin == gl->origin)
+					break;
+			}
+			if (k == nitems(diff_origins))
+				continue;
+			memset(&l, 0, sizeof l);
+			l.kind = diff_origins[k].kind;
+			l.hunk = h + 1;
+			if (l.kind == DIFF_LINE_NOEOL) {
+				/* its content is "\n\\ No newline ...\n" */
+				l.text = noeol;
+				l.len = sizeof noeol - 1;
+				fn(&l, arg);
+				continue;
+			}
+			l.text = gl->content;
+			l.len = gl->content_len;
+			if (l.len > 0 && l.text[l.len - 1] == '\n')
+				l.len--;
+			if (l.kind != DIFF_LINE_ADD)
+				l.old_no = diff_lineno(gl->old_lineno);
+			if (l.kind != DIFF_LINE_DEL)
+				l.new_no = diff_lineno(gl->new_lineno);
+			fn(&l, arg);
+		}
+	}
+	diff_git.git_patch_free(patch);
+	return 0;
+}
+
+struct diff_sig *
+diff_sig_create(const char *data, size_t len)
+{
+	git_hashsig	*sig;
+	char		*cause = NULL;
+
+	if (diff_init(&cause) != 0) {
+		free(cause);
+		return NULL;
+	}
+	if (diff_git.git_hashsig_create(&sig, data, len,
+	    GIT_HASHSIG_SMART_WHITESPACE | GIT_HASHSIG_ALLOW_SMALL_FILES) < 0)
+		return NULL;
+	return (struct diff_sig *)sig;
+}
+
+int
+diff_sig_compare(const struct diff_sig *a, const struct diff_sig *b)
+{
+	int	score;
+
+	score = diff_git.git_hashsig_compare((const git_hashsig *)a,
+	    (const git_hashsig *)b);
+	return score < 0 ? 0 : score > 100 ? 100 : score;
+}
+
+void
+diff_sig_free(struct diff_sig *sig)
+{
+	if (sig != NULL)
+		diff_git.git_hashsig_free((git_hashsig *)sig);
 }
 
 /*

@@ -8,7 +8,6 @@
  */
 #include "config.h"
 
-#include <git2.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,8 +18,9 @@
 #define REVIEW_RENAME_FILE_MAX ((off_t)8 << 20)   /* bigger: never paired */
 #define REVIEW_RENAME_BYTES ((uint64_t)256 << 20) /* read at most, in all */
 #define REVIEW_RENAME_READS 20000                 /* files read at most */
-#define REVIEW_RENAME_NEAR 8     /* deletions tried per addition */
-#define REVIEW_RENAME_PAIRS 1000 /* similarity comparisons at most */
+#define REVIEW_RENAME_NAMED 4     /* deletions of its name tried per addition */
+#define REVIEW_RENAME_NEAR 8      /* and of the nearest sizes */
+#define REVIEW_RENAME_PAIRS 10000 /* similarity comparisons at most */
 #define REVIEW_RENAME_MIN 50     /* percent */
 #define REVIEW_WORD_LINE_MAX 1000 /* longer lines: one span */
 #define REVIEW_WORD_TOKENS 256    /* more tokens: prefix and suffix only */
@@ -58,7 +58,7 @@ struct rename_file {
 	int		 state;    /* 0 unread, 1 read, -1 not to be paired */
 	size_t		 len;      /* as read */
 	unsigned char	 hash[HASH_LEN];
-	git_hashsig	*sig;      /* NULL: none (libgit2 missing or refused) */
+	struct diff_sig	*sig;      /* NULL: none (libgit2 missing or refused) */
 	int		 paired;
 };
 
@@ -73,6 +73,7 @@ struct renames {
 	struct review		*r;
 	struct rename_file	*adds, *dels;
 	size_t			 nadds, ndels;
+	struct rename_file	**named;   /* dels by name */
 	uint64_t		 bytes;
 	int			 git;
 };
@@ -123,15 +124,39 @@ review_basename(const struct change *c, size_t *len)
 }
 
 static int
+review_name_cmp(const struct change *x, const struct change *y)
+{
+	const char	*a, *b;
+	size_t		 al, bl;
+	int		 cmp;
+
+	a = review_basename(x, &al);
+	b = review_basename(y, &bl);
+	cmp = memcmp(a, b, al < bl ? al : bl);
+	if (cmp != 0)
+		return cmp;
+	return al < bl ? -1 : al > bl;
+}
+
+static int
+rename_named_cmp(const void *a, const void *b, void *arg)
+{
+	const struct rename_file *x = *(const struct rename_file *const *)a;
+	const struct rename_file *y = *(const struct rename_file *const *)b;
+	const struct review *r = arg;
+	int cmp;
+
+	cmp = review_name_cmp(r->v[x->i].ch, r->v[y->i].ch);
+	if (cmp != 0)
+		return cmp;
+	return x->i < y->i ? -1 : x->i > y->i;
+}
+
+static int
 rename_same_name(const struct review *r, const struct rename_file *a,
     const struct rename_file *d)
 {
-	const char	*x, *y;
-	size_t		 xl, yl;
-
-	x = review_basename(r->v[a->i].ch, &xl);
-	y = review_basename(r->v[d->i].ch, &yl);
-	return xl == yl && memcmp(x, y, xl) == 0;
+	return review_name_cmp(r->v[a->i].ch, r->v[d->i].ch) == 0;
 }
 
 /* Reads f's content once for its hash and signature, within the budget.
@@ -163,9 +188,8 @@ rename_read(struct renames *rn, struct rename_file *f, int new_side)
 	}
 	f->len = len;
 	hash_buffer(data, len, f->hash);
-	if (rn->git && diff_git.git_hashsig_create(&f->sig, data, len,
-	    GIT_HASHSIG_SMART_WHITESPACE | GIT_HASHSIG_ALLOW_SMALL_FILES) < 0)
-		f->sig = NULL;
+	if (rn->git)
+		f->sig = diff_sig_create(data, len);
 	free(data);
 	f->state = 1;
 	return 0;
@@ -224,6 +248,25 @@ rename_exact(struct renames *rn)
 	}
 }
 
+/* A candidate pair of addition a and deletion d. */
+static void
+rename_candidate(struct rename_pair **pairs, size_t *n, size_t *cap,
+    struct rename_file *a, struct rename_file *d, int same_name)
+{
+	struct rename_pair	*p;
+
+	if (*n == *cap) {
+		*cap = *cap == 0 ? 64 : *cap * 2;
+		*pairs = xreallocarray(*pairs, *cap, sizeof **pairs);
+	}
+	p = &(*pairs)[(*n)++];
+	p->add = a;
+	p->del = d;
+	p->same_name = same_name;
+	p->dist = a->size > d->size ? a->size - d->size : d->size - a->size;
+	p->score = 0;
+}
+
 /* 1 when sizes a and b are within a factor of 2. */
 static int
 rename_near(uint64_t a, uint64_t b)
@@ -231,63 +274,97 @@ rename_near(uint64_t a, uint64_t b)
 	return a <= 2 * b && b <= 2 * a;
 }
 
+/* The deletions of a's name (a directory moved), a few. */
+static void
+rename_named(struct renames *rn, struct rename_pair **pairs, size_t *n,
+    size_t *cap, struct rename_file *a)
+{
+	const struct change	*ac = rn->r->v[a->i].ch;
+	struct rename_file	*d;
+	size_t			 lo = 0, hi = rn->ndels, mid, k = 0;
+
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		if (review_name_cmp(rn->r->v[rn->named[mid]->i].ch, ac) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (; lo < rn->ndels && k < REVIEW_RENAME_NAMED; lo++) {
+		d = rn->named[lo];
+		if (review_name_cmp(rn->r->v[d->i].ch, ac) != 0)
+			break;
+		if (d->paired || d->state == -1 || !rename_near(a->size,
+		    d->size))
+			continue;
+		rename_candidate(pairs, n, cap, a, d, 1);
+		k++;
+	}
+}
+
+/* The deletions nearest a in size (of other names), a few. */
+static void
+rename_nearest(struct renames *rn, struct rename_pair **pairs, size_t *n,
+    size_t *cap, struct rename_file *a)
+{
+	struct rename_file	*d;
+	size_t			 lo = 0, hi = rn->ndels, mid, k = 0;
+	int			 down, up;
+
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		if (rn->dels[mid].size < a->size)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	/* lo - 1 going down, hi going up, the nearer first */
+	hi = lo;
+	while (k < REVIEW_RENAME_NEAR) {
+		down = lo > 0 && rename_near(rn->dels[lo - 1].size, a->size);
+		up = hi < rn->ndels && rename_near(rn->dels[hi].size, a->size);
+		if (!down && !up)
+			break;
+		if (down && (!up || a->size - rn->dels[lo - 1].size <
+		    rn->dels[hi].size - a->size))
+			d = &rn->dels[--lo];
+		else
+			d = &rn->dels[hi++];
+		if (d->paired || d->state == -1 || rename_same_name(rn->r, a, d))
+			continue;
+		rename_candidate(pairs, n, cap, a, d, 0);
+		k++;
+	}
+}
+
 /*
- * Similar content: each addition against the few deletions nearest in
- * size (same name first), at most review_rename_limit comparisons in all;
- * then the best scores pair first.
+ * Similar content: each addition against the few deletions of its name
+ * and of the nearest sizes, at most review_rename_limit comparisons in
+ * all (same names first, then the nearest sizes); then the best scores
+ * pair first.
  */
 static void
 rename_similar(struct renames *rn)
 {
 	struct rename_pair	*pairs = NULL, *p;
-	struct rename_file	*a, *d;
-	size_t			 npairs = 0, cap = 0, x, lo, hi, mid, k, kept = 0;
+	struct rename_file	*a;
+	size_t			 npairs = 0, cap = 0, x, kept = 0;
 	int			 score;
 
+	rn->named = xcalloc(rn->ndels, sizeof *rn->named);
+	for (x = 0; x < rn->ndels; x++)
+		rn->named[x] = &rn->dels[x];
+	qsort_r(rn->named, rn->ndels, sizeof *rn->named, rename_named_cmp,
+	    rn->r);
 	for (x = 0; x < rn->nadds; x++) {
 		a = &rn->adds[x];
 		if (a->paired || a->state == -1)
 			continue;
-		lo = 0;
-		hi = rn->ndels;
-		while (lo < hi) {
-			mid = lo + (hi - lo) / 2;
-			if (rn->dels[mid].size < a->size)
-				lo = mid + 1;
-			else
-				hi = mid;
-		}
-		/* lo - 1 going down, hi going up, the nearer first */
-		hi = lo;
-		for (k = 0; k < REVIEW_RENAME_NEAR; ) {
-			int down = lo > 0 && rename_near(rn->dels[lo - 1].size,
-			    a->size);
-			int up = hi < rn->ndels && rename_near(rn->dels[hi].size,
-			    a->size);
-
-			if (!down && !up)
-				break;
-			if (down && (!up || a->size - rn->dels[lo - 1].size <
-			    rn->dels[hi].size - a->size))
-				d = &rn->dels[--lo];
-			else
-				d = &rn->dels[hi++];
-			if (d->paired || d->state == -1)
-				continue;
-			if (npairs == cap) {
-				cap = cap == 0 ? 64 : cap * 2;
-				pairs = xreallocarray(pairs, cap, sizeof *pairs);
-			}
-			p = &pairs[npairs++];
-			p->add = a;
-			p->del = d;
-			p->same_name = rename_same_name(rn->r, a, d);
-			p->dist = a->size > d->size ? a->size - d->size :
-			    d->size - a->size;
-			p->score = 0;
-			k++;
-		}
+		rename_named(rn, &pairs, &npairs, &cap, a);
+		rename_nearest(rn, &pairs, &npairs, &cap, a);
 	}
+	free(rn->named);
+	rn->named = NULL;
 	if (npairs == 0)
 		return;
 	qsort(pairs, npairs, sizeof *pairs, rename_pair_cmp);
@@ -300,7 +377,7 @@ rename_similar(struct renames *rn)
 		    p->add->sig == NULL || p->del->sig == NULL)
 			continue;
 		rn->r->rename_compared++;
-		score = diff_git.git_hashsig_compare(p->add->sig, p->del->sig);
+		score = diff_sig_compare(p->add->sig, p->del->sig);
 		/* 100 is for identical content only */
 		if (score > 99)
 			score = 99;
@@ -354,14 +431,10 @@ review_renames(struct review *r)
 		if (rn.git)
 			rename_similar(&rn);
 	}
-	for (i = 0; i < rn.nadds; i++) {
-		if (rn.adds[i].sig != NULL)
-			diff_git.git_hashsig_free(rn.adds[i].sig);
-	}
-	for (i = 0; i < rn.ndels; i++) {
-		if (rn.dels[i].sig != NULL)
-			diff_git.git_hashsig_free(rn.dels[i].sig);
-	}
+	for (i = 0; i < rn.nadds; i++)
+		diff_sig_free(rn.adds[i].sig);
+	for (i = 0; i < rn.ndels; i++)
+		diff_sig_free(rn.dels[i].sig);
 	free(rn.adds);
 	free(rn.dels);
 }
@@ -773,55 +846,36 @@ canon_free(struct canon *cn)
 	memset(cn, 0, sizeof *cn);
 }
 
-static uint32_t
-review_lineno(int n)
+static void
+canon_line(const struct diff_line *dl, void *arg)
 {
-	return n > 0 ? (uint32_t)n : 0;
+	struct canon		*cn = arg;
+	struct canon_line	*cl;
+
+	if (dl->kind == DIFF_LINE_ADD) {
+		cn->adds = xreallocarray(cn->adds, cn->nadds + 1,
+		    sizeof *cn->adds);
+		cl = &cn->adds[cn->nadds++];
+		cl->no = dl->new_no;
+	} else if (dl->kind == DIFF_LINE_DEL) {
+		cn->dels = xreallocarray(cn->dels, cn->ndels + 1,
+		    sizeof *cn->dels);
+		cl = &cn->dels[cn->ndels++];
+		cl->no = dl->old_no;
+	} else
+		return;
+	cl->hunk = (uint32_t)dl->hunk;
+	cl->change = (uint32_t)(cn->nadds + cn->ndels - 1);
 }
 
 /* The added and deleted lines of the total change's canonical patch. */
 static int
 canon_load(struct canon *cn, const struct change_sides *cs, char **cause)
 {
-	git_patch		*patch;
-	const git_diff_hunk	*gh;
-	const git_diff_line	*line;
-	struct canon_line	*cl;
-	size_t			 h, j, nh, nlines, change = 0;
-
 	memset(cn, 0, sizeof *cn);
 	cn->hunks = &cs->hunks;
-	if (diff_patch(&patch, cs->old, cs->oldlen, cs->new, cs->newlen,
-	    cause) != 0)
-		return -1;
-	nh = diff_git.git_patch_num_hunks(patch);
-	cn->adds = xcalloc(1, sizeof *cn->adds);
-	cn->dels = xcalloc(1, sizeof *cn->dels);
-	for (h = 0; h < nh; h++) {
-		if (diff_git.git_patch_get_hunk(&gh, &nlines, patch, h) != 0)
-			fatalx("libgit2 lost hunk %zu", h);
-		for (j = 0; j < nlines; j++) {
-			if (diff_git.git_patch_get_line_in_hunk(&line, patch, h,
-			    j) != 0)
-				fatalx("libgit2 lost line %zu", j);
-			if (line->origin == GIT_DIFF_LINE_ADDITION) {
-				cn->adds = xreallocarray(cn->adds,
-				    cn->nadds + 1, sizeof *cn->adds);
-				cl = &cn->adds[cn->nadds++];
-				cl->no = review_lineno(line->new_lineno);
-			} else if (line->origin == GIT_DIFF_LINE_DELETION) {
-				cn->dels = xreallocarray(cn->dels,
-				    cn->ndels + 1, sizeof *cn->dels);
-				cl = &cn->dels[cn->ndels++];
-				cl->no = review_lineno(line->old_lineno);
-			} else
-				continue;
-			cl->hunk = (uint32_t)h + 1;
-			cl->change = (uint32_t)change++;
-		}
-	}
-	diff_git.git_patch_free(patch);
-	return 0;
+	return diff_walk(cs->old, cs->oldlen, cs->new, cs->newlen, 3, 0,
+	    canon_line, cn, cause);
 }
 
 static const struct canon_line *
@@ -895,74 +949,61 @@ review_map_line(const struct review_map *m, struct review_line *l)
 	}
 }
 
+/* Building the view's lines from its patch. */
+struct review_walk {
+	struct diff_build	*b;
+	const struct review_map	*m;
+	size_t			 header;    /* the current hunk's line */
+};
+
+static const enum review_line_type review_kinds[] = {
+	[DIFF_LINE_HUNK] = REVIEW_LINE_HUNK,
+	[DIFF_LINE_CONTEXT] = REVIEW_LINE_CONTEXT,
+	[DIFF_LINE_ADD] = REVIEW_LINE_ADD,
+	[DIFF_LINE_DEL] = REVIEW_LINE_DEL,
+	[DIFF_LINE_NOEOL] = REVIEW_LINE_NOEOL,
+};
+
+static void
+review_walk_line(const struct diff_line *dl, void *arg)
+{
+	struct review_walk	*w = arg;
+	struct review_line	*l, *h;
+
+	l = review_add(w->b, review_kinds[dl->kind], dl->text, dl->len);
+	l->old_no = dl->old_no;
+	l->new_no = dl->new_no;
+	switch (dl->kind) {
+	case DIFF_LINE_HUNK:
+		w->header = w->b->d->n - 1;
+		break;
+	case DIFF_LINE_NOEOL:
+		/* it ends the line before: that line's hunk */
+		l->hunk = l[-1].hunk;
+		break;
+	default:
+		review_map_line(w->m, l);
+		/* a header takes the hunk of its first changed line mapped */
+		h = &w->b->d->v[w->header];
+		if (h->hunk == 0 && l->type != REVIEW_LINE_CONTEXT)
+			h->hunk = l->hunk;
+		break;
+	}
+}
+
 /* The view's patch as lines. */
 static int
 review_lines(struct diff_build *b, const struct review_side *o,
     const struct review_side *n, const struct review_opts *opts,
     const struct review_map *m, char **cause)
 {
-	static const char noeol[] = "\\ No newline at end of file";
-	git_patch		*patch;
-	const git_diff_hunk	*gh;
-	const git_diff_line	*gl;
-	struct review_line	*l;
-	const char		*text;
-	size_t			 h, j, nh, nlines, len, header;
-	uint32_t		 hunk;
+	struct review_walk	w = { b, m, 0 };
 
-	if (diff_patch_opts(&patch, o->type == ENTRY_FILE ? o->data : NULL,
+	return diff_walk(o->type == ENTRY_FILE ? o->data : NULL,
 	    o->type == ENTRY_FILE ? o->len : 0,
 	    n->type == ENTRY_FILE ? n->data : NULL,
 	    n->type == ENTRY_FILE ? n->len : 0, opts->context, opts->ignore_ws,
-	    cause) != 0)
-		return -1;
-	nh = diff_git.git_patch_num_hunks(patch);
-	for (h = 0; h < nh; h++) {
-		if (diff_git.git_patch_get_hunk(&gh, &nlines, patch, h) != 0)
-			fatalx("libgit2 lost hunk %zu", h);
-		len = gh->header_len;
-		while (len > 0 && gh->header[len - 1] == '\n')
-			len--;
-		header = b->d->n;
-		review_add(b, REVIEW_LINE_HUNK, gh->header, len);
-		hunk = 0;
-		for (j = 0; j < nlines; j++) {
-			if (diff_git.git_patch_get_line_in_hunk(&gl, patch, h,
-			    j) != 0)
-				fatalx("libgit2 lost line %zu", j);
-			text = gl->content;
-			len = gl->content_len;
-			if (len > 0 && text[len - 1] == '\n')
-				len--;
-			switch (gl->origin) {
-			case GIT_DIFF_LINE_CONTEXT:
-				l = review_add(b, REVIEW_LINE_CONTEXT, text, len);
-				break;
-			case GIT_DIFF_LINE_ADDITION:
-				l = review_add(b, REVIEW_LINE_ADD, text, len);
-				break;
-			case GIT_DIFF_LINE_DELETION:
-				l = review_add(b, REVIEW_LINE_DEL, text, len);
-				break;
-			default:
-				/* "\ No newline": the line before's hunk */
-				l = review_add(b, REVIEW_LINE_NOEOL, noeol,
-				    sizeof noeol - 1);
-				l->hunk = l[-1].hunk;
-				continue;
-			}
-			if (gl->origin != GIT_DIFF_LINE_ADDITION)
-				l->old_no = review_lineno(gl->old_lineno);
-			if (gl->origin != GIT_DIFF_LINE_DELETION)
-				l->new_no = review_lineno(gl->new_lineno);
-			review_map_line(m, l);
-			if (hunk == 0 && l->type != REVIEW_LINE_CONTEXT)
-				hunk = l->hunk;
-		}
-		b->d->v[header].hunk = hunk;
-	}
-	diff_git.git_patch_free(patch);
-	return 0;
+	    review_walk_line, &w, cause);
 }
 
 /* ---- word-level spans ---- */

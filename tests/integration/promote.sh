@@ -84,6 +84,43 @@ is "... the real file is as it was" "$(grep -c LINE f.txt)" 2
 al unapprove f.txt
 contains "unapprove" "$out" "unapproved f.txt"
 
+# --- approve some lines, promote exactly those ------------------------------
+new_world
+cd "$T" || exit 1
+twenty >g.txt
+git add g.txt && git commit -qm g
+al run --headless -- sh -c 'sed -i "s/^line 5$/five\nsix/; s/^line 15$/fifteen/" g.txt'
+# its + and - lines in order: -line 5, +five, +six, -line 15, +fifteen
+al approve g.txt --lines 1,2
+is "approve --lines succeeds" "$rc" 0
+contains "... and counts them" "$out" "approved 2 lines of g.txt"
+al status
+is "status: approved in part, by lines" "$out" "M g.txt [approved 0 of 2 hunks and some lines]"
+al status --json
+is "status --json: partial" \
+	"$(printf '%s' "$out" | jq -c '.[] | select(.path == "g.txt") | [.approval, .hunks, .approved_hunks]')" \
+	'["partial",2,0]'
+al approve g.txt --lines 6
+is "a line past the last is refused" "$rc" 1
+contains "... and said so" "$err" "the change has 5 added and deleted lines"
+al approve g.txt --lines 1 --hunk 1
+is "--lines with --hunk is a usage error" "$rc" 2
+al reject g.txt --lines 1
+is "reject --lines is a usage error" "$rc" 2
+al approve g.txt --lines 0
+is "line 0 is a usage error" "$rc" 2
+al promote --approved
+is "promote --approved with lines succeeds" "$rc" 0
+is "the real file holds exactly the approved lines" "$(cat g.txt)" \
+	"$(twenty | sed 's/^line 5$/five/')"
+al diff -- g.txt
+contains "what was not approved is still a change" "$out" "+six"
+contains "... the second hunk too" "$out" "+fifteen"
+al approve g.txt --lines 1-3
+is "every line of the rest" "$rc" 0
+al status
+is "every line approved is the whole change" "$out" "M g.txt [approved]"
+
 # --- promote --all: kinds, modes, specials, risky, setuid -----------------
 new_world
 canary_dir

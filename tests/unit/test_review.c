@@ -485,11 +485,51 @@ test_renames_bounded(void **state)
 	assert_int_equal(renamed, 0);
 	review_free(&r);
 
-	/* the default bound: each addition meets a few deletions only */
+	/* the default bound: each addition meets a few deletions only (of
+	 * its name: none here; of the nearest sizes: 8) */
 	review_set_rename_limit(0);
 	load(f, &r, NULL);
 	assert_true(r.rename_compared <= 8 * 100);
 	assert_true(r.rename_reads <= 200);
+	review_free(&r);
+}
+
+/* A directory moved, its files edited a little: each pairs with the file
+ * of its name, though their sizes are all alike, within a small bound. */
+static void
+test_renames_moved(void **state)
+{
+	struct fx	*f = *state;
+	struct review	 r;
+	char		 name[64], *body;
+	size_t		 i, k, renamed = 0;
+
+	for (i = 0; i < 30; i++) {
+		body = numbered("", (int)(i * 100), (int)(i * 100 + 9));
+		snprintf(name, sizeof name, "src/m%02zu.c", i);
+		put(f->tree, name, body);
+		gone(f->upper, name);
+		body[0] = 'X';       /* one line of ten changed */
+		snprintf(name, sizeof name, "lib/m%02zu.c", i);
+		put(f->upper, name, body);
+		free(body);
+	}
+	review_set_rename_limit(30);
+	load(f, &r, NULL);
+	for (i = 0; i < r.n; i++) {
+		if (!(r.v[i].marks & REVIEW_RENAMED))
+			continue;
+		renamed++;
+		k = strlen(r.v[i].ch->path);
+		assert_int_equal(strncmp(r.v[i].ch->path, "lib/", 4), 0);
+		assert_int_equal(strncmp(r.v[i].from->path, "src/", 4), 0);
+		assert_string_equal(r.v[i].from->path + 4,
+		    r.v[i].ch->path + 4);
+		assert_true(k > 4);
+		assert_in_range(r.v[i].similarity, 50, 99);
+	}
+	assert_int_equal(renamed, 30);
+	assert_int_equal(r.rename_compared, 30);
 	review_free(&r);
 }
 
@@ -1450,6 +1490,8 @@ main(void)
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_renames, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_renames_bounded, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_renames_moved, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_diff_numbers, setup,
 		    teardown),
