@@ -1138,6 +1138,11 @@ int promote_list(struct store *, const struct session *, struct buf *out,
  * there. 0, 1 when none, -1. */
 int promote_base(struct store *, uint32_t owner, const char *path,
     size_t pathlen, struct mentry *, char **cause);
+/* A conflict resolved by hand: the real tree's path as it is now becomes
+ * its base, so that the next promotion writes the scratch's (resolved)
+ * content as it is instead of merging again. 0 or -1. */
+int promote_rebase(struct store *, const struct session *, const char *path,
+    size_t pathlen, char **cause);
 /* Whether promoting change ch (of the total: real tree to scratch) would
  * conflict: 0 no (the real tree is as its base, or there is none), 1 the
  * real tree changed but a three-way merge is clean, 2 it conflicts (a

@@ -784,6 +784,41 @@ struct record_arg {
 	int drop_approvals;
 };
 
+/* The blobs and pins c gathered, into txn. */
+static int
+promote_put_pins(struct index_txn *txn, struct pctx *c, char **cause)
+{
+	const char *q, *end, *k;
+	uint64_t klen, vlen;
+	size_t i;
+
+	for (i = 0; i < c->blobs.cap; i++) {
+		struct blob_set_item *it = &c->blobs.v[i];
+
+		if (it->used && it->flags && blob_put(txn, it->hash, &it->ref,
+		    cause) != 0)
+			return -1;
+	}
+	for (q = c->pins.data, end = q + c->pins.len; q < end;) {
+		klen = be64_get((const unsigned char *)q);
+		q += 8;
+		k = q;
+		q += klen;
+		vlen = be64_get((const unsigned char *)q);
+		q += 8;
+		if (index_put(txn, INDEX_ENTRIES, k, klen, q, vlen, cause) != 0)
+			return -1;
+		q += vlen;
+	}
+	return 0;
+}
+
+static int
+promote_pins_txn(struct index_txn *txn, void *arg, char **cause)
+{
+	return promote_put_pins(txn, arg, cause);
+}
+
 static int
 promote_record_txn(struct index_txn *txn, void *arg, char **cause)
 {
@@ -792,9 +827,7 @@ promote_record_txn(struct index_txn *txn, void *arg, char **cause)
 	struct promotion *p = a->p;
 	unsigned char key[PROMOTE_KEY_LEN];
 	struct buf val = BUF_INIT;
-	const char *q, *end;
 	size_t i;
-	uint64_t klen, vlen;
 	int rc = -1;
 
 	promote_key(key, p->owner, p->number);
@@ -817,24 +850,8 @@ promote_record_txn(struct index_txn *txn, void *arg, char **cause)
 		    p->v[i].path, p->v[i].len, cause) < 0)
 			goto out;
 	}
-	for (i = 0; i < c->blobs.cap; i++) {
-		struct blob_set_item *it = &c->blobs.v[i];
-
-		if (it->used && it->flags && blob_put(txn, it->hash, &it->ref,
-		    cause) != 0)
-			goto out;
-	}
-	for (q = c->pins.data, end = q + c->pins.len; q < end;) {
-		klen = be64_get((const unsigned char *)q);
-		q += 8;
-		const char *k = q;
-		q += klen;
-		vlen = be64_get((const unsigned char *)q);
-		q += 8;
-		if (index_put(txn, INDEX_ENTRIES, k, klen, q, vlen, cause) != 0)
-			goto out;
-		q += vlen;
-	}
+	if (promote_put_pins(txn, c, cause) != 0)
+		goto out;
 	rc = 0;
 out:
 	buf_free(&val);
@@ -2548,6 +2565,75 @@ out:
 	free(n);
 	free(r.target);
 	mentry_free(&base);
+	pctx_free(&c);
+	return rc;
+}
+
+int
+promote_rebase(struct store *st, const struct session *s, const char *path,
+    size_t pathlen, char **cause)
+{
+	struct pctx c;
+	struct real r;
+	struct mentry e;
+	AUTOCLOSE int fd = -1;
+	struct stat sb;
+	int rc = -1;
+
+	pctx_init(&c, st, s, NULL, cause);
+	memset(&r, 0, sizeof r);
+	memset(&e, 0, sizeof e);
+	c.treefd = open(s->tree, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (c.treefd < 0) {
+		*cause = xasprintf("cannot open %s: %s", s->tree,
+		    strerror(errno));
+		goto out;
+	}
+	if (store_lock(st, cause) != 0)
+		goto out;
+	if (pack_writer_open(st, &c.pw, cause) != 0) {
+		store_unlock(st);
+		goto out;
+	}
+	if (index_read_begin(st->index, &c.rtxn, cause) != 0 ||
+	    promote_real(&c, path, 0, &r) != 0)
+		goto out;
+	e.path = (char *)path;
+	e.pathlen = pathlen;
+	e.kind = r.kind == MENTRY_ABSENT ? MENTRY_WHITEOUT : r.kind;
+	e.mode = r.mode;
+	e.size = r.size;
+	e.target = r.target;
+	if (r.kind == MENTRY_FILE) {
+		fd = beneath_open(c.treefd, path, O_RDONLY | O_NOFOLLOW |
+		    O_NONBLOCK | O_NOCTTY);
+		if (fd < 0 || fstat(fd, &sb) != 0) {
+			*cause = xasprintf("cannot read %s/%s: %s", s->tree,
+			    path, strerror(errno));
+			goto out;
+		}
+		e.size = (uint64_t)sb.st_size;
+		if (promote_store_fd(&c, fd, e.size, e.hash) != 0)
+			goto out;
+		e.has_content = 1;
+	} else if (r.kind != MENTRY_SYMLINK && r.kind != MENTRY_ABSENT) {
+		*cause = xasprintf("%s/%s is no file", s->tree, path);
+		goto out;
+	}
+	promote_pin(&c, 'b', 0, &e);
+	index_txn_abort(c.rtxn);
+	c.rtxn = NULL;
+	if (pack_writer_appended(c.pw) > 0 &&
+	    pack_writer_sync(c.pw, cause) != 0)
+		goto out;
+	if (index_write(st->index, promote_pins_txn, &c, cause) != 0)
+		goto out;
+	pack_writer_close(c.pw);
+	c.pw = NULL;
+	store_unlock(st);
+	rc = 0;
+out:
+	free(r.target);
 	pctx_free(&c);
 	return rc;
 }

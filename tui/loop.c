@@ -508,8 +508,26 @@ loop_edit_read(struct loop *l, const char *path, struct buf *out,
 /* $EDITOR on a copy of path as the agent sees it; what is saved goes
  * into the merged view (through the warden, as a rollback does) and is
  * checkpointed ("edit"). 0 when the file changed. */
+/* A line of text starting a conflict marker git_merge_file writes. */
 static int
-loop_review_edit(void *arg, const char *path)
+loop_has_markers(const char *p, size_t len)
+{
+	static const char *const marks[] = { "<<<<<<< ", "||||||| ",
+	    ">>>>>>> " };
+	size_t i, k;
+
+	for (i = 0; i < len; i++) {
+		if (i > 0 && p[i - 1] != '\n')
+			continue;
+		for (k = 0; k < 3; k++)
+			if (len - i >= 8 && memcmp(p + i, marks[k], 8) == 0)
+				return 1;
+	}
+	return 0;
+}
+
+static int
+loop_review_edit(void *arg, const char *path, const char *text, size_t len)
 {
 	struct loop *l = arg;
 	const char *editor = getenv("VISUAL");
@@ -530,6 +548,11 @@ loop_review_edit(void *arg, const char *path)
 		free(cause);
 		buf_free(&before);
 		return -1;
+	}
+	if (text != NULL) {
+		/* a merge to resolve: its mode is the scratch file's */
+		buf_reset(&before);
+		buf_add(&before, text, len);
 	}
 	tmp = xasprintf("%s/edit-XXXXXX", l->session->dir);
 	if ((fd = mkstemp(tmp)) < 0 || (before.len > 0 &&
@@ -563,8 +586,13 @@ loop_review_edit(void *arg, const char *path)
 		loop_message(l, "edit: %s", cause);
 		goto out;
 	}
-	if (afterlen == before.len && memcmp(after, before.data,
-	    afterlen) == 0) {
+	if (text != NULL && loop_has_markers(after, afterlen)) {
+		loop_message(l, "edit: conflict markers are left in %s: not "
+		    "resolved", path);
+		goto out;
+	}
+	if (text == NULL && afterlen == before.len && memcmp(after,
+	    before.data, afterlen) == 0) {
 		loop_message(l, "edit: %s unchanged", path);
 		rc = 1;
 		goto out;

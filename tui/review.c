@@ -1584,6 +1584,40 @@ rp_view_changed(struct review_pane *rp)
 	    rp->opts.ignore_ws ? ", whitespace ignored" : "");
 }
 
+/*
+ * $EDITOR (through the host) on file i as the agent sees it; on a
+ * conflict, on its merge with the markers: once saved without them, the
+ * result is the scratch's and the real file as it is now its base, so
+ * the promotion writes the resolution as it is.
+ */
+static void
+rp_edit(struct review_pane *rp, size_t i)
+{
+	/* the host may reload the review meanwhile: copies */
+	char *path = xstrdup(rp_file(rp, i)->ch->path), *cause = NULL;
+	size_t len = rp_file(rp, i)->ch->pathlen;
+	struct buf text = BUF_INIT;
+	int conflict;
+
+	rp_load_diff(rp, i);
+	conflict = rp->in_conflict;
+	if (conflict)
+		buf_add(&text, rp->conflict.data, rp->conflict.len);
+	if (rp->host.edit(rp->host.arg, path, conflict ? text.data : NULL,
+	    text.len) == 0) {
+		if (conflict && promote_rebase(rp->st, rp->s, path, len,
+		    &cause) != 0) {
+			rp_message(rp, "resolve: %s", cause);
+			free(cause);
+		} else if (conflict)
+			rp_message(rp, "resolved by hand: promoting writes it "
+			    "as it is");
+		rp_reload(rp);
+	}
+	buf_free(&text);
+	free(path);
+}
+
 static void
 rp_list_action(struct review_pane *rp, enum action a)
 {
@@ -1740,15 +1774,8 @@ review_pane_key(struct review_pane *rp, key_code key)
 			rp_message(rp, "edit: %s", rp_selected_file(rp) ==
 			    RP_NONE ? "select a file" : "only from the airlock "
 			    "that runs the session");
-		else {
-			/* the host may reload the review meanwhile */
-			char *path = xstrdup(rp_file(rp,
-			    rp_selected_file(rp))->ch->path);
-
-			if (rp->host.edit(rp->host.arg, path) == 0)
-				rp_reload(rp);
-			free(path);
-		}
+		else
+			rp_edit(rp, rp_selected_file(rp));
 		break;
 	case ACTION_PROMOTE:
 		rp_promote(rp);

@@ -329,9 +329,12 @@ struct review_host {              /* what the pane's host lends it */
 	void (*feedback)(void *arg, const char *text, size_t len);
 	/* the scratch or the real tree changed (the timeline, counts) */
 	void (*changed)(void *arg);
-	/* edits path (relative) of the running session in $EDITOR: 0 when
-	 * it changed; NULL: editing is not possible here */
-	int (*edit)(void *arg, const char *path);
+	/* edits path (relative) of the running session in $EDITOR, from
+	 * text (len bytes: a conflict's merge, whose markers must be gone
+	 * when saved) or, text NULL, from what the agent sees: 0 when it
+	 * wrote a change; NULL: editing is not possible here */
+	int (*edit)(void *arg, const char *path, const char *text,
+	    size_t len);
 	void *arg;
 };
 /* The review of s: range NULL or unset for the total. NULL with *cause. */

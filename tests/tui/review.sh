@@ -17,9 +17,17 @@ seq -f 'line %g' 30 >doc.txt
 seq -f 'line %g' 30 >emacs.txt
 seq -f 'line %g' 10 >lines.txt
 printf 'a\nb\nc\nd\ne\nf\ng\nh\n' >conf.txt
+printf 'a\nb\nc\nd\n' >conf2.txt
 git add -A >/dev/null && git commit -qm 'review files'
 # the user's editor: changes line 1 of the copy it is given
-printf '#!/bin/sh\nsed -i "1s/.*/edited by the user/" "$1"\n' >"$W/ed.sh"
+cat >"$W/ed.sh" <<'EOF'
+#!/bin/sh
+if grep -q '^<<<<<<< ' "$1"; then
+	printf 'a\nb\nc resolved\nd\n' >"$1"
+else
+	sed -i "1s/.*/edited by the user/" "$1"
+fi
+EOF
 chmod 755 "$W/ed.sh"
 TUI_ENV=(EDITOR="$W/ed.sh")
 
@@ -136,11 +144,11 @@ check "the running agent sees the rollback: turn1.txt" tui_wait_for '^turn1\.txt
 check "... and no turn2.txt" tui_wait_gone '^turn2\.txt$' 1
 
 # 4. a conflict: the real file changed under the agent's change
-say "run sed -i 's/^c$/c agent/' conf.txt && echo conf"
+say "run sed -i 's/^c$/c agent/' conf.txt conf2.txt && echo conf"
 tui_wait_for '^conf$'
 tui_prefix c
 wait_log rev '.[-1].reason == "user"'
-sed -i 's/^c$/c real/' conf.txt
+sed -i 's/^c$/c real/' conf.txt conf2.txt
 tui_prefix d
 check "the conflict is marked in the list" tui_wait_for 'M conf\.txt conflict'
 tui_keys Enter
@@ -153,6 +161,17 @@ check "o asks to resolve with the real tree's side" tui_wait_for 'resolve conf\.
 tui_keys y
 check "resolved" tui_wait_for 'resolving done'
 is "ours: nothing of the agent's is written" "$(cat conf.txt)" "$(printf 'a\nb\nc real\nd\ne\nf\ng\nh')"
+# the other conflict, resolved in $EDITOR
+tui_keys q Tab j
+check "the second conflict" tui_wait_for 'conf2\.txt +hunk|conf2\.txt$'
+tui_keys e
+check "e on a conflict: edited and resolved" tui_wait_for 'resolved by hand'
+check "... it conflicts no more" tui_wait_gone 'conf2\.txt conflict' 2
+tui_keys a P
+tui_wait_for 'promote this into the real tree\? \[y/N\]'
+tui_keys y
+check "... and promotes as resolved" tui_wait_for 'promoting done'
+is "the real file holds the resolution" "$(cat conf2.txt)" "$(printf 'a\nb\nc resolved\nd')"
 tui_keys q q
 tui_prefix q
 tui_wait_status 'quit\? \[y/N\]'
