@@ -18,6 +18,8 @@ seq -f 'line %g' 30 >emacs.txt
 seq -f 'line %g' 10 >lines.txt
 printf 'a\nb\nc\nd\ne\nf\ng\nh\n' >conf.txt
 printf 'a\nb\nc\nd\n' >conf2.txt
+printf 'alpha beta gamma\n' >words.txt
+printf 'a b\n' >ws.txt
 git add -A >/dev/null && git commit -qm 'review files'
 # the user's editor: changes line 1 of the copy it is given
 cat >"$W/ed.sh" <<'EOF'
@@ -189,6 +191,8 @@ say "run printf 'ok\\033[31mred\\377\\n' >\"\$(printf 'evil\\033[31mname\\nx')\"
 tui_wait_for '^hostile'
 say "run mv doc.txt moved.txt && echo moved"
 tui_wait_for '^moved'
+say "run sed -i s/two/2/ src/deep/lines.txt && sed -i s/beta/BETA/ words.txt && sed -i 's/a b/a  b/' ws.txt && echo more"
+tui_wait_for '^more'
 tui_prefix d
 check "emacs: prefix d opens the review" tui_wait_for '\[ \] M emacs\.txt'
 check "a hostile name is shown with its controls as ?" tui_wait_for 'A evil\?\[31mname\?x'
@@ -238,7 +242,31 @@ tui_keys y
 check "... and undoes it" tui_wait_for 'unpromoting done'
 is "the real file is as before that promotion" "$(cat emacs.txt)" \
 	"$(seq -f 'line %g' 30 | sed 's/^line \(2\|28\)$/line \1 changed/')"
-tui_keys q C-g
+tui_keys q
+# directories fold; the changed word is highlighted; whitespace and context
+tui_keys 'M-<' C-n C-n C-n C-n
+tui_keys C-b
+check "a directory folds" tui_wait_for '^\+ src/'
+check "... its files hidden" tui_wait_gone 'M lines\.txt' 2
+tui_keys Enter
+check "... and unfolds" tui_wait_for '^- src/'
+check "... its files back, below its subdirectory" tui_wait_for '^    \[ \] M lines\.txt'
+tui_keys 'M->' Enter
+check "a whitespace change shows" tui_wait_for '[│|] +1 +\+ *a  b$'
+tui_keys w
+check "toggle-whitespace hides it" tui_wait_gone '[│|] +1 +\+ *a  b$' 3
+check "... and says so" tui_wait_for 'ws\.txt.*context 3 -w'
+tui_keys w
+tui_wait_for '[│|] +1 +\+ *a  b$'
+tui_keys Tab C-p
+tui_wait_for '[│|] +1 +\+ *alpha BETA gamma'
+tui_capture -e >"$W/words.screen"
+sw=$(python3 "$AIRLOCK_SRCDIR/tests/tui/cells.py" --style "$W/words.screen" "BETA")
+sa=$(python3 "$AIRLOCK_SRCDIR/tests/tui/cells.py" --style "$W/words.screen" "alpha BETA")
+check "the changed word is highlighted ($sw) apart from the line ($sa)" test -n "$sw" -a "$sw" != "$sa"
+tui_keys Enter +
+check "context-more shows more context" tui_wait_for 'words\.txt.*context 4'
+tui_keys C-g C-g
 check "q leaves airlock review" tui_wait_for '^\[exited 0\]'
 
 finish
