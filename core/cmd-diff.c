@@ -571,20 +571,11 @@ cmd_diff_exec(int argc, char **argv)
 			conflicts = 1;
 			break;
 		case 't':
-			if (turn_parse_number(optarg, &range.to) != 0 ||
-			    range.to == 0)
-				return cmd_usage(entry, "--turn takes a "
-				    "checkpoint number from 1 on");
-			range.from = range.to - 1;
-			range.set |= 1;
-			break;
 		case 'f':
 		case 'T':
-			if (turn_parse_number(optarg, c == 'f' ? &range.from :
-			    &range.to) != 0)
-				return cmd_usage(entry, "%s takes a checkpoint "
-				    "number", c == 'f' ? "--from" : "--to");
-			range.set |= 2;
+			if ((rc = turn_range_option(&range, c, optarg,
+			    entry)) != 0)
+				return rc;
 			break;
 		default:
 			return cmd_usage(entry, "unknown option '%s'",
@@ -594,12 +585,11 @@ cmd_diff_exec(int argc, char **argv)
 	if (nopts - optind > 1)
 		return cmd_usage(entry, "unexpected argument '%s' (paths go "
 		    "after --)", argv[optind + 1]);
-	if (range.set == 3)
-		return cmd_usage(entry, "--turn and --from/--to are exclusive");
+	if ((rc = turn_range_done(&range, entry)) != 0)
+		return rc;
 	if (conflicts && (range.set || format != CMD_DIFF_PATCH))
 		return cmd_usage(entry, "--conflicts shows the total, as a patch");
-	if (range.set == 2 && range.from == TURN_REAL)
-		return cmd_usage(entry, "--to needs --from");
+	rc = EXIT_ERROR;
 	if (optind < nopts)
 		which = argv[optind];
 

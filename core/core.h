@@ -644,6 +644,13 @@ struct turn_range {
 };
 /* Parses a checkpoint number; -1 when arg is not one. */
 int turn_parse_number(const char *arg, uint32_t *out);
+struct cmd_entry;
+/* The --turn N, --from A and --to B options (getopt's c: 't', 'f', 'T')
+ * of the commands that show a range, into r: 0, or cmd_usage's status. */
+int turn_range_option(struct turn_range *, int c, const char *arg,
+    const struct cmd_entry *);
+/* After the options: 0, or cmd_usage's status when they do not fit. */
+int turn_range_done(const struct turn_range *, const struct cmd_entry *);
 struct changeset {
 	struct turn turn;
 	struct changes scan;

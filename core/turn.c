@@ -534,3 +534,32 @@ changeset_free(struct changeset *cs)
 	free(cs->upper);
 	memset(cs, 0, sizeof *cs);
 }
+
+int
+turn_range_option(struct turn_range *r, int c, const char *arg,
+    const struct cmd_entry *entry)
+{
+	if (c == 't') {
+		if (turn_parse_number(arg, &r->to) != 0 || r->to == 0)
+			return cmd_usage(entry, "--turn takes a checkpoint "
+			    "number from 1 on");
+		r->from = r->to - 1;
+		r->set |= 1;
+		return 0;
+	}
+	if (turn_parse_number(arg, c == 'f' ? &r->from : &r->to) != 0)
+		return cmd_usage(entry, "%s takes a checkpoint number",
+		    c == 'f' ? "--from" : "--to");
+	r->set |= 2;
+	return 0;
+}
+
+int
+turn_range_done(const struct turn_range *r, const struct cmd_entry *entry)
+{
+	if (r->set == 3)
+		return cmd_usage(entry, "--turn and --from/--to are exclusive");
+	if (r->set == 2 && r->from == TURN_REAL)
+		return cmd_usage(entry, "--to needs --from");
+	return 0;
+}

@@ -231,20 +231,11 @@ cmd_review_exec(int argc, char **argv)
 			dir = optarg;
 			break;
 		case 't':
-			if (turn_parse_number(optarg, &range.to) != 0 ||
-			    range.to == 0)
-				return cmd_usage(entry, "--turn takes a "
-				    "checkpoint number from 1 on");
-			range.from = range.to - 1;
-			range.set |= 1;
-			break;
 		case 'f':
 		case 'T':
-			if (turn_parse_number(optarg, c == 'f' ? &range.from :
-			    &range.to) != 0)
-				return cmd_usage(entry, "%s takes a checkpoint "
-				    "number", c == 'f' ? "--from" : "--to");
-			range.set |= 2;
+			if ((status = turn_range_option(&range, c, optarg,
+			    entry)) != 0)
+				return status;
 			break;
 		case 'h':
 			printf("usage: airlock %s %s\n\n%s\n", entry->name,
@@ -258,10 +249,9 @@ cmd_review_exec(int argc, char **argv)
 	if (argc - optind > 1)
 		return cmd_usage(entry, "unexpected argument '%s'",
 		    argv[optind + 1]);
-	if (range.set == 3)
-		return cmd_usage(entry, "--turn and --from/--to are exclusive");
-	if (range.set == 2 && range.from == TURN_REAL)
-		return cmd_usage(entry, "--to needs --from");
+	if ((status = turn_range_done(&range, entry)) != 0)
+		return status;
+	status = EXIT_ERROR;
 	if (optind < argc)
 		which = argv[optind];
 	if (control_inside()) {

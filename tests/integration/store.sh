@@ -53,6 +53,22 @@ al diff --turn x
 is "--turn x is a usage error" "$rc" 2
 al status --at -1
 is "--at -1 is a usage error" "$rc" 2
+al diff --turn 1 --from 0
+is "diff: --turn and --from are exclusive" "$rc" 2
+al diff --to 2
+is "diff: --to needs --from" "$rc" 2
+al review --turn 0
+is "review --turn 0 is a usage error" "$rc" 2
+contains "... which says why" "$err" "--turn takes a checkpoint number from 1 on"
+al review --turn 1 --from 0
+is "review: --turn and --from are exclusive" "$rc" 2
+al review --from x
+is "review --from x is a usage error" "$rc" 2
+al review a b
+is "review takes one session" "$rc" 2
+al review --turn 1
+is "review without a terminal exits 1" "$rc" 1
+contains "... and says it needs one" "$err" "airlock: review: needs a terminal"
 al list --json
 is "list counts checkpoints" "$(printf '%s' "$out" | jq '.[0].checkpoints')" 4
 
