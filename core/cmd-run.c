@@ -325,6 +325,43 @@ run_setenv(char **env, const char *name, const char *value)
 	return env;
 }
 
+/*
+ * --net allow: the way out is the proxy inside (HTTP and SOCKS5 on
+ * 127.0.0.1), and ssh's through `airlock connect`. NO_PROXY keeps the
+ * sandbox's own loopback direct.
+ */
+static char **
+run_proxy_environ(char **env)
+{
+	static const char *const http[] = { "http_proxy", "HTTP_PROXY",
+	    "https_proxy", "HTTPS_PROXY" };
+	char self[4096], *v;
+	ssize_t n;
+	size_t i;
+
+	v = xasprintf("http://127.0.0.1:%d", SANDBOX_PROXY_HTTP_PORT);
+	for (i = 0; i < sizeof http / sizeof http[0]; i++)
+		env = run_setenv(env, http[i], v);
+	free(v);
+	v = xasprintf("socks5h://127.0.0.1:%d", SANDBOX_PROXY_SOCKS5_PORT);
+	env = run_setenv(env, "all_proxy", v);
+	env = run_setenv(env, "ALL_PROXY", v);
+	free(v);
+	env = run_setenv(env, "no_proxy", "localhost,127.0.0.1,::1");
+	env = run_setenv(env, "NO_PROXY", "localhost,127.0.0.1,::1");
+	v = xasprintf("127.0.0.1:%d", SANDBOX_PROXY_HTTP_PORT);
+	env = run_setenv(env, "AIRLOCK_PROXY", v);
+	free(v);
+	n = readlink("/proc/self/exe", self, sizeof self - 1);
+	if (n <= 0 || memchr(self, '\'', (size_t)n) != NULL)
+		memcpy(self, "airlock", n = 7);
+	self[n] = '\0';
+	v = xasprintf("ssh -o 'ProxyCommand=%s connect %%h %%p'", self);
+	env = run_setenv(env, "GIT_SSH_COMMAND", v);
+	free(v);
+	return env;
+}
+
 /* After the terminal UI: what is left to review, and how. */
 static void
 run_review_hint(const struct session *s)
@@ -436,6 +473,8 @@ run_sandbox(struct context *ctx, const struct run_args *a,
 	cwd = run_cwd(ctx->tree, a->dir);
 	env = run_environ(policy, s);
 	tui = run_wants_tui(a);
+	if (policy->net == NET_ALLOW)
+		env = run_proxy_environ(env);
 	if (tui) {
 		/* what libvterm answers to, as neovim's terminal says */
 		env = run_setenv(env, "TERM", "xterm-256color");

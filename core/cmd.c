@@ -27,6 +27,7 @@ extern const struct cmd_entry cmd_review_entry;   /* tui/cmd-review.c */
 extern const struct cmd_entry cmd_gc_entry;
 extern const struct cmd_entry cmd_fsck_entry;
 extern const struct cmd_entry cmd_policy_entry;
+extern const struct cmd_entry cmd_connect_entry;
 extern const struct cmd_entry cmd_keys_entry;   /* tui/cmd-keys.c */
 extern const struct cmd_entry cmd_hooks_entry;
 extern const struct cmd_entry cmd_version_entry;
@@ -50,6 +51,7 @@ const struct cmd_entry *cmd_table[] = {
 	&cmd_gc_entry,
 	&cmd_fsck_entry,
 	&cmd_policy_entry,
+	&cmd_connect_entry,
 	&cmd_keys_entry,
 	&cmd_hooks_entry,
 	&cmd_version_entry,

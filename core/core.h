@@ -199,6 +199,12 @@ void env_free(char **);
 /* sandbox.c: the host side of the sandbox (checks, namespaces, id maps,
  * the warden's messages); warden*.c build and run the inside. */
 #define SANDBOX_AGENT_SOCK "/run/airlock/agent.sock"
+/* --net allow: the ports the proxy listens on inside (127.0.0.1, in the
+ * sandbox's own network namespace, so any port is free there) */
+#define SANDBOX_PROXY_HTTP 0
+#define SANDBOX_PROXY_SOCKS5 1
+#define SANDBOX_PROXY_HTTP_PORT 3128
+#define SANDBOX_PROXY_SOCKS5_PORT 1080
 struct rollback_op;
 struct sandbox_config {
 	const char *tree;        /* real tree (absolute) */
@@ -231,6 +237,9 @@ struct sandbox {
 	int exited;              /* the agent's end arrived while sandbox_apply
 				    waited: sandbox_message reports it */
 	int exit_status;
+	int proxy_fd[2];         /* --net allow: the listening sockets inside
+				    (SANDBOX_PROXY_HTTP, _SOCKS5), else -1 */
+	struct proxy *proxy;     /* serving them (cmd-run.c), or NULL */
 };
 /*
  * Checks the kernel can build the sandbox: version >= 5.11, overlayfs,
@@ -329,6 +338,10 @@ enum warden_msg_type {
 			      content comes along as a descriptor */
 	WARDEN_APPLIED,    /* from the warden: value 0 done, -1 failed (text:
 			      why) */
+	WARDEN_LISTEN,     /* from the warden (--net allow), before STARTED:
+			      value: SANDBOX_PROXY_HTTP or _SOCKS5; a socket
+			      listening on 127.0.0.1 in the sandbox's
+			      network comes along as a descriptor */
 };
 struct warden_msg {
 	int type;
@@ -341,6 +354,11 @@ int warden_send(int sock, int type, int value, const char *text);
 /* Receives one message: 1, 0 when the peer is gone, -1 with errno set
  * (EPROTO for a short packet). */
 int warden_recv(int sock, struct warden_msg *);
+/* A message with a descriptor (SCM_RIGHTS), and its receiving end: *fd
+ * is the descriptor that came along, else -1. As warden_send and
+ * warden_recv. */
+int warden_send_fd(int sock, int type, int value, int fd);
+int warden_recv_fd(int sock, struct warden_msg *, int *fd);
 /* Sends a WARDEN_APPLY packet for op, with fd (unless -1) as SCM_RIGHTS.
  * 0, or -1 with errno set (EMSGSIZE: the op does not fit a packet). */
 int warden_send_op(int sock, const struct rollback_op *, int fd);

@@ -575,12 +575,6 @@ sandbox_check_config(const struct sandbox_config *cfg, char **cause)
 {
 	size_t i;
 
-	if (cfg->net == NET_ALLOW) {
-		*cause = xstrdup("--net allow needs the connection proxy, which "
-		    "this build does not have yet; use --net none or --net "
-		    "host");
-		return -1;
-	}
 	if (cfg->argv == NULL || cfg->argv[0] == NULL) {
 		*cause = xstrdup("no command to run");
 		return -1;
@@ -601,9 +595,16 @@ sandbox_await(struct sandbox *sb, char **cause)
 {
 	struct warden_msg m;
 	AUTOFREE char *how = NULL;
-	int rc;
+	int rc, fd;
 
-	rc = warden_recv(sb->sock, &m);
+	/* --net allow: the proxy's sockets come first */
+	while ((rc = warden_recv_fd(sb->sock, &m, &fd)) == 1 &&
+	    m.type == WARDEN_LISTEN && fd >= 0 && (m.value ==
+	    SANDBOX_PROXY_HTTP || m.value == SANDBOX_PROXY_SOCKS5) &&
+	    sb->proxy_fd[m.value] < 0)
+		sb->proxy_fd[m.value] = fd;
+	if (rc == 1 && fd >= 0)
+		close(fd);
 	if (rc == 1 && m.type == WARDEN_STARTED)
 		return 0;
 	if (rc == 1 && m.type == WARDEN_ERROR)
@@ -635,6 +636,7 @@ sandbox_start(const struct sandbox_config *cfg, struct sandbox *sb,
 	sb->warden = -1;
 	sb->sock = -1;
 	sb->sfd = -1;
+	sb->proxy_fd[0] = sb->proxy_fd[1] = -1;
 	if (sandbox_check_config(cfg, cause) != 0)
 		return -1;
 	sb->unprivileged = geteuid() != 0;
@@ -643,7 +645,7 @@ sandbox_start(const struct sandbox_config *cfg, struct sandbox *sb,
 	    tcgetpgrp(STDIN_FILENO) == getpgrp();
 	if (sb->unprivileged)
 		flags |= CLONE_NEWUSER;
-	if (cfg->net == NET_NONE)
+	if (cfg->net != NET_HOST)
 		flags |= CLONE_NEWNET;
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0) {
 		*cause = xasprintf("socketpair: %s", strerror(errno));
@@ -871,6 +873,11 @@ sandbox_release(struct sandbox *sb)
 	if (sb->sfd >= 0)
 		close(sb->sfd);
 	sb->sfd = -1;
+	for (int i = 0; i < 2; i++) {
+		if (sb->proxy_fd[i] >= 0)
+			close(sb->proxy_fd[i]);
+		sb->proxy_fd[i] = -1;
+	}
 	sandbox_block(SIG_UNBLOCK);
 }
 

@@ -16,7 +16,9 @@
 #include <sys/socket.h>
 #include <sys/wait.h>
 
+#include <arpa/inet.h>
 #include <net/if.h>
+#include <netinet/in.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -91,6 +93,86 @@ warden_recv(int sock, struct warden_msg *m)
 	if (n <= 0)
 		return n < 0 ? -1 : 0;
 	if ((size_t)n < offsetof(struct warden_msg, text)) {
+		errno = EPROTO;
+		return -1;
+	}
+	len = (size_t)n - offsetof(struct warden_msg, text);
+	if (len >= sizeof m->text)
+		len = sizeof m->text - 1;
+	m->text[len] = '\0';
+	return 1;
+}
+
+int
+warden_send_fd(int sock, int type, int value, int fd)
+{
+	struct warden_msg m;
+	union {
+		struct cmsghdr align;
+		char buf[CMSG_SPACE(sizeof(int))];
+	} control;
+	struct msghdr msg;
+	struct iovec iov;
+	struct cmsghdr *c;
+	ssize_t n;
+
+	memset(&m, 0, sizeof m);
+	m.type = type;
+	m.value = value;
+	memset(&msg, 0, sizeof msg);
+	iov.iov_base = &m;
+	iov.iov_len = offsetof(struct warden_msg, text) + 1;
+	msg.msg_iov = &iov;
+	msg.msg_iovlen = 1;
+	memset(&control, 0, sizeof control);
+	msg.msg_control = control.buf;
+	msg.msg_controllen = sizeof control.buf;
+	c = CMSG_FIRSTHDR(&msg);
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	c->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(c), &fd, sizeof fd);
+	do
+		n = sendmsg(sock, &msg, MSG_NOSIGNAL);
+	while (n < 0 && errno == EINTR);
+	return n < 0 ? -1 : 0;
+}
+
+int
+warden_recv_fd(int sock, struct warden_msg *m, int *fd)
+{
+	union {
+		struct cmsghdr align;
+		char buf[CMSG_SPACE(sizeof(int))];
+	} control;
+	struct msghdr msg;
+	struct iovec iov;
+	struct cmsghdr *c;
+	size_t len;
+	ssize_t n;
+
+	*fd = -1;
+	memset(&msg, 0, sizeof msg);
+	iov.iov_base = m;
+	iov.iov_len = sizeof *m;
+	msg.msg_iov = &iov;
+	msg.msg_iovlen = 1;
+	msg.msg_control = control.buf;
+	msg.msg_controllen = sizeof control.buf;
+	do
+		n = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC);
+	while (n < 0 && errno == EINTR);
+	if (n <= 0)
+		return n < 0 ? -1 : 0;
+	for (c = CMSG_FIRSTHDR(&msg); c != NULL; c = CMSG_NXTHDR(&msg, c)) {
+		if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS &&
+		    c->cmsg_len == CMSG_LEN(sizeof(int)))
+			memcpy(fd, CMSG_DATA(c), sizeof *fd);
+	}
+	if ((size_t)n < offsetof(struct warden_msg, text)) {
+		if (*fd >= 0)
+			close(*fd);
+		*fd = -1;
 		errno = EPROTO;
 		return -1;
 	}
@@ -211,6 +293,38 @@ warden_loopback_up(char **cause)
 	ifr.ifr_flags |= IFF_UP;
 	if (ioctl(fd, SIOCSIFFLAGS, &ifr) != 0) {
 		*cause = xasprintf("bring lo up: %s", strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* --net allow: a socket listening on 127.0.0.1:port of the sandbox's
+ * network, handed to the supervisor (whose proxy accepts on it). */
+static int
+warden_listen(int sock, int kind, int port, char **cause)
+{
+	AUTOCLOSE int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	struct sockaddr_in sa;
+	int one = 1;
+
+	if (fd < 0) {
+		*cause = xasprintf("socket: %s", strerror(errno));
+		return -1;
+	}
+	memset(&sa, 0, sizeof sa);
+	sa.sin_family = AF_INET;
+	sa.sin_port = htons((uint16_t)port);
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+	if (bind(fd, (struct sockaddr *)&sa, sizeof sa) != 0 ||
+	    listen(fd, 512) != 0) {
+		*cause = xasprintf("listen on 127.0.0.1:%d inside: %s", port,
+		    strerror(errno));
+		return -1;
+	}
+	if (warden_send_fd(sock, WARDEN_LISTEN, kind, fd) != 0) {
+		*cause = xasprintf("hand the proxy's socket over: %s",
+		    strerror(errno));
 		return -1;
 	}
 	return 0;
@@ -430,7 +544,11 @@ warden_main(const struct sandbox_config *cfg, int sock, int unprivileged)
 	w.agent = -1;
 	w.apply_delay_ms = warden_test_delay();
 	warden_prepare(&w);
-	if (cfg->net == NET_NONE && warden_loopback_up(&cause) != 0)
+	if (cfg->net != NET_HOST && warden_loopback_up(&cause) != 0)
+		warden_fail(sock, cause);
+	if (cfg->net == NET_ALLOW && (warden_listen(sock, SANDBOX_PROXY_HTTP,
+	    SANDBOX_PROXY_HTTP_PORT, &cause) != 0 || warden_listen(sock,
+	    SANDBOX_PROXY_SOCKS5, SANDBOX_PROXY_SOCKS5_PORT, &cause) != 0))
 		warden_fail(sock, cause);
 	if (warden_build(cfg, unprivileged, &w.lower, &cause) != 0)
 		warden_fail(sock, cause);
