@@ -18,7 +18,7 @@ CKPT = os.path.abspath(sys.argv[2])
 REPORT = sys.argv[3]
 RUNS = int(os.environ.get("BENCH_RUNS", "31"))
 BASE = os.environ.get("BENCH_DIR", "/var/tmp")
-ALL_SECTIONS = ("status", "checkpoint", "promote", "tui")
+ALL_SECTIONS = ("status", "checkpoint", "promote", "tui", "review")
 SECTIONS = os.environ.get("BENCH_SECTIONS", ",".join(ALL_SECTIONS)).split(",")
 
 
@@ -1714,6 +1714,413 @@ def report_tui(out, lat, rss, size, seconds, loads):
     return lines
 
 
+# Review of large changes: `airlock review` on an ended session that changed
+# 10,000 files, and on one whose diff is about 10 MB, against `git diff |
+# less` of the same change (a copy of the tree with the same edits made in
+# place), each in a pane of REVIEW_W x REVIEW_H of a tmux server of its own,
+# in turns in the same run.
+
+REVIEW_RUNS = int(os.environ.get("BENCH_REVIEW_RUNS", "5"))
+REVIEW_FILES = 10000
+REVIEW_BIG_BYTES = 6430 * 1000  # every other line rewritten: a ~10 MB diff
+REVIEW_PAGES = 100
+REVIEW_W, REVIEW_H = 200, 50
+REVIEW_PAUSE_MS = 100           # the yardstick of "without a visible pause"
+
+
+class ReviewTmux(Tmux):
+    """Tmux, in panes of REVIEW_W x REVIEW_H, with waits on what the
+    screen shows."""
+
+    def new(self, name, cwd, argv):
+        self.run("new-session", "-d", "-s", name, "-x", str(REVIEW_W),
+                 "-y", str(REVIEW_H), "-c", cwd, *argv)
+
+    def screen(self, name, attrs=False):
+        return self.run("capture-pane", "-p", *(["-e"] if attrs else []),
+                        "-t", "=%s:" % name)
+
+    def body(self, name):
+        """The screen with its attributes (a cursor row is reverse video)
+        but the first and last rows: a header and a prompt whose text may
+        change with time."""
+        return "\n".join(self.screen(name, True).split("\n")[1:REVIEW_H - 1])
+
+    def until(self, name, test, what, timeout=120.0, every=0.005):
+        """The time test(screen) first holds."""
+        end = time.perf_counter() + timeout
+        while time.perf_counter() < end:
+            if test(self.screen(name)):
+                return time.perf_counter()
+            time.sleep(every)
+        raise RuntimeError("tmux: %s never showed in %s:\n%s" % (
+            what, name, self.screen(name)))
+
+    def until_body(self, name, want, timeout=120.0, every=0.005):
+        end = time.perf_counter() + timeout
+        while time.perf_counter() < end:
+            if self.body(name) == want:
+                return time.perf_counter()
+            time.sleep(every)
+        raise RuntimeError("tmux: the screen of %s is not the rehearsed one:\n%s\n"
+                           "(rehearsed:)\n%s" % (name, self.screen(name), want))
+
+    def settled(self, name, before, timeout=60.0, quiet=0.25):
+        """After a key: the body once it differs from before and then stays
+        the same for quiet seconds."""
+        end = time.perf_counter() + timeout
+        body = self.body(name)
+        while body == before:
+            if time.perf_counter() > end:
+                raise RuntimeError("tmux: a key changed nothing in %s:\n%s" % (
+                    name, self.screen(name)))
+            time.sleep(0.005)
+            body = self.body(name)
+        still = time.perf_counter()
+        while time.perf_counter() - still < quiet:
+            time.sleep(0.02)
+            now = self.body(name)
+            if now != body:
+                body, still = now, time.perf_counter()
+        return body
+
+
+class ReviewCase:
+    """One change reviewed both ways: the airlock session's tree and its
+    copy with the same edits, the keys of each side, and what the first
+    screen shows."""
+
+    def __init__(self, key, title, tree, copy, session, opened, air_keys,
+                 base_keys, timed):
+        self.key, self.title = key, title
+        self.tree, self.copy, self.session = tree, copy, session
+        self.opened = opened        # the first screen of airlock review
+        self.air_keys, self.base_keys = air_keys, base_keys
+        self.timed = timed          # {label: (index in air_keys, in base_keys)}
+        self.rehearsed = {}
+        self.runs = {"airlock": [], "less": []}
+        self.facts = {}
+
+
+def review_world(work):
+    home = os.path.join(work, "review-home")
+    os.makedirs(home)
+    env = dict(os.environ, HOME=home, AIRLOCK_HOME=os.path.join(work, "review-store"),
+               LANG="C.UTF-8", TERM="xterm-256color", GIT_CONFIG_NOSYSTEM="1",
+               **GIT_IDENT)
+    for k in ("TMUX", "TMUX_PANE", "AIRLOCK_KEYS", "LESS", "PAGER", "GIT_PAGER",
+              "GIT_DIR", "GIT_WORK_TREE"):
+        env.pop(k, None)
+    return env
+
+
+def review_tree(work, name, env, fill, edit):
+    """A git repository filled by fill(tree) and committed; an airlock
+    session (named name) that ran the shell command edit in it; a copy of
+    the committed tree with edit run in place (the baseline's)."""
+    tree = os.path.join(work, "review-" + name)
+    fill(tree)
+    subprocess.run(["git", "init", "-q", tree], check=True, env=env)
+    # no automatic gc going on in the background (10,000 loose objects)
+    subprocess.run(["git", "-C", tree, "config", "gc.auto", "0"], check=True, env=env)
+    ms_of("git add -A && git commit -q -m setup", tree, env, shell=True)
+    copy = tree + "-copy"
+    subprocess.run(["cp", "-a", tree, copy], check=True)
+    took = ms_of([BIN, "run", "--headless", "--name", name, "--", "sh", "-c", edit],
+                 tree, env)
+    log("review: %s: the session took %s, the same edits directly %s" % (
+        name, fmt_ms(took), fmt_ms(ms_of(["sh", "-c", edit], copy, env))))
+    diff = subprocess.run(["git", "diff"], cwd=copy, env=env, check=True,
+                          capture_output=True).stdout
+    status = subprocess.run([BIN, "status", name], cwd=tree, env=env, check=True,
+                            capture_output=True, text=True).stdout
+    facts = {"diff_bytes": len(diff), "diff_lines": diff.count(b"\n"),
+             "changed": len(status.splitlines()),
+             "git_diff_ms": med([ms_of(["git", "diff"], copy, env) for _ in range(3)])}
+    return tree, copy, facts
+
+
+def review_launch(srv, name, cwd, argv):
+    """Starts argv in a new session once Enter is pressed; the time Enter
+    was sent."""
+    srv.new(name, cwd, ["sh", "-c", 'echo %s; read x; exec "$@"' % TUI_READY, "sh"] + argv)
+    srv.wait_for(name, TUI_READY, timeout=30)
+    t0 = time.perf_counter()
+    srv.run("send-keys", "-t", "=%s:" % name, "Enter")
+    return t0
+
+
+def review_once(srv, case, side, i):
+    """One run of one side: the time to the first screen (and, for airlock,
+    until every file's approval state is known), then each key timed until
+    the screen is the one the rehearsal (run 0) saw after it."""
+    name = "%s-%s-%d" % (case.key, side, i)
+    r = {"load": os.getloadavg()[0]}
+    if side == "airlock":
+        t0 = review_launch(srv, name, case.tree, [BIN, "review", case.session])
+        r["open_ms"] = (srv.until(name, case.opened, "the review") - t0) * 1000
+        r["known_ms"] = (srv.until(name, lambda s: "approved..." not in s and
+                                   case.opened(s), "every approval state") - t0) * 1000
+        keys = case.air_keys
+    else:
+        t0 = review_launch(srv, name, case.copy, ["sh", "-c", "git diff | less"])
+        r["open_ms"] = (srv.until(name, lambda s: "diff --git" in s,
+                                  "git diff's first screen") - t0) * 1000
+        keys = case.base_keys
+    pid = int(srv.show(name, "#{pane_pid}"))
+    want = case.rehearsed.get(side)
+    bodies, times = [], []
+    for k, key in enumerate(keys):
+        before = srv.body(name)
+        t = time.perf_counter()
+        srv.run("send-keys", "-t", "=%s:" % name, key)
+        if want is None:
+            bodies.append(srv.settled(name, before))
+        else:
+            times.append((srv.until_body(name, want[k]) - t) * 1000)
+    if want is None:
+        case.rehearsed[side] = bodies
+    r["keys_ms"] = times
+    if side == "airlock":
+        r["hwm_kb"] = proc_kb(pid, "VmHWM")
+    srv.run("send-keys", "-t", "=%s:" % name, "q")
+    wait_gone(pid, timeout=2)
+    subprocess.run(["tmux", "-L", srv.sock, "-f", "/dev/null", "kill-session",
+                    "-t", "=" + name], env=srv.env, capture_output=True)
+    wait_gone(pid)
+    return r if want is not None else None
+
+
+def review_bench(srv, case):
+    """REVIEW_RUNS runs of each side in turns (which goes first
+    alternates), after a rehearsal of each (run 0, not counted)."""
+    for i in range(REVIEW_RUNS + 1):
+        sides = ("airlock", "less") if i % 2 == 0 else ("less", "airlock")
+        for side in sides:
+            r = review_once(srv, case, side, i)
+            if r is None:
+                log("review: %s, %s: rehearsed" % (case.key, side))
+                continue
+            case.runs[side].append(r)
+            log("review: %s, %s, run %d: open %.0f ms, keys median %.1f ms, "
+                "max %.1f ms, load %.2f" % (case.key, side, i, r["open_ms"],
+                                            med(r["keys_ms"]), max(r["keys_ms"]),
+                                            r["load"]))
+
+
+def review_big_fill(tree):
+    os.makedirs(tree)
+    tui_text_file(os.path.join(tree, "big.txt"), REVIEW_BIG_BYTES)
+
+
+def review_section(work):
+    started = time.time()
+    loads = [os.getloadavg()[0]]
+    env = review_world(work)
+    pages = ["PageDown"] * REVIEW_PAGES
+
+    log("review: a session that changes %d files" % REVIEW_FILES)
+    tree, copy, facts = review_tree(
+        work, "files", env, lambda t: make_tree(t, REVIEW_FILES),
+        "find d* -name '*.txt' -exec sed -i '$a changed' {} +")
+    first = "d000/s00/f00000.txt"
+    files = ReviewCase(
+        "files", "%d changed files" % REVIEW_FILES, tree, copy, "files",
+        lambda s: "%d files" % REVIEW_FILES in s and "M f00000.txt" in s,
+        # j j: from the directory rows to the first file
+        ["j", "j"] + pages + ["G"], pages + ["G"],
+        {"diff": (1, None), "pages": (slice(2, 2 + REVIEW_PAGES), slice(0, REVIEW_PAGES)),
+         "end": (-1, -1)})
+    files.facts = facts
+    files.facts["first"] = first
+
+    log("review: a session whose diff is about 10 MB")
+    tree, copy, facts = review_tree(
+        work, "big", env, review_big_fill, "sed -i '1~2s/ / edited /' big.txt")
+    big = ReviewCase(
+        "big", "a 10 MB diff", tree, copy, "big",
+        lambda s: "1 file " in s and "+00000000 edited" in s,
+        # Enter: the diff takes the keys
+        ["Enter"] + pages + ["G"], pages + ["G"],
+        {"pages": (slice(1, 1 + REVIEW_PAGES), slice(0, REVIEW_PAGES)),
+         "end": (-1, -1)})
+    big.facts = facts
+    with open(os.path.join(tree, "big.txt"), "rb") as f:
+        text = f.read()
+    big.facts["file_bytes"], big.facts["file_lines"] = len(text), text.count(b"\n")
+
+    srv = ReviewTmux("review", env, history=100)
+    try:
+        for case in (files, big):
+            review_bench(srv, case)
+    finally:
+        srv.kill()
+    loads.append(os.getloadavg()[0])
+    return report_review(files, big, time.time() - started, loads)
+
+
+def report_review(files, big, seconds, loads):
+    def verdict(ok):
+        return "met" if ok else "not met"
+
+    def ratio(v):
+        return "%.2fx" % v if v < 0.1 else fmt_x(v)
+
+    def runs(case, side, f):
+        return [f(r) for r in case.runs[side]]
+
+    def keys(case, side, what):
+        at = case.timed[what][0 if side == "airlock" else 1]
+        return [r["keys_ms"][at] for r in case.runs[side]]
+
+    def pages(case, side):
+        return keys(case, side, "pages")
+
+    def stat(case, side, f):
+        return med(runs(case, side, f))
+
+    def both(case, label, air, base):
+        """A row of medians: airlock's, the baseline's (None: none) and the
+        ratio."""
+        return "| %s | %s | %s | %s |" % (
+            label, fmt_ms(air), fmt_ms(base) if base is not None else "-",
+            ratio(air / base) if base else "-")
+
+    def case_rows(case, first_diff):
+        a, b = "airlock", "less"
+        page_med = {s: med([med(p) for p in pages(case, s)]) for s in (a, b)}
+        page_max = {s: med([max(p) for p in pages(case, s)]) for s in (a, b)}
+        page_top = {s: max(max(p) for p in pages(case, s)) for s in (a, b)}
+        end = {s: med(keys(case, s, "end")) for s in (a, b)}
+        opened = {s: stat(case, s, lambda r: r["open_ms"]) for s in (a, b)}
+        rows = [
+            "| | `airlock review` | `git diff \\| less` | airlock / baseline |",
+            "|---|---:|---:|---:|",
+            both(case, "open: the first screen (%s)" % first_diff[0], opened[a], opened[b]),
+        ]
+        if first_diff[1]:
+            rows.append(both(case, first_diff[1], med(keys(case, a, "diff")), None))
+        rows += [
+            both(case, "every file's approval state known (idle-time work; from the "
+                 "start)", stat(case, a, lambda r: r["known_ms"]), None),
+            both(case, "%d pages down (PageDown): median page" % REVIEW_PAGES,
+                 page_med[a], page_med[b]),
+            both(case, "... the slowest page (median of the runs' slowest)",
+                 page_max[a], page_max[b]),
+            both(case, "... the slowest page of all runs", page_top[a], page_top[b]),
+            both(case, "then `G`: %s" % first_diff[2], end[a], end[b]),
+        ]
+        return rows, opened, page_top, end
+
+    mb = big.facts["diff_bytes"] / 1e6
+    nf = "{:,}".format(REVIEW_FILES)
+    lines = [
+        "## Review of large changes (issue: review and promotion)",
+        "",
+        "`airlock review` against `git diff | less` of the same change, in the "
+        "same run on this machine (%d cores; %.0f s; 1-minute load average %.2f "
+        "at the start, %.2f at the end)." % (os.cpu_count(), seconds, loads[0], loads[1]),
+        "",
+        "- Each change is made twice: by `airlock run --headless` in a git "
+        "repository (the session `airlock review` opens once it has ended) and, "
+        "for the baseline, by the same command run directly in a copy of the "
+        "repository, where `git diff` shows it as a working-tree change.",
+        "- Both run in panes of %dx%d of one tmux server with no client "
+        "attached, `airlock review ID` and `sh -c 'git diff | less'` (no LESS "
+        "options; git's default pager would be `less -FRX`); medians of %d runs "
+        "of each, taking turns (which goes first alternates), after one run of "
+        "each that is not counted (it rehearses the keys: what the screen "
+        "settles on after each)." % (REVIEW_W, REVIEW_H, REVIEW_RUNS),
+        "- Open: from Enter on a shell's `read` that then execs the command "
+        "until the first screen shows (capture-pane polled every 5 ms; one "
+        "capture takes a few ms, which every figure here includes).",
+        "- Keys: each sent with `tmux send-keys` once the previous one's screen "
+        "showed, and timed until the screen (attributes included, the top and "
+        "bottom rows aside) is the one the rehearsal saw after that key.",
+        "",
+        "### %s changed files" % nf,
+        "",
+        "%s files of one line in 100 directories (`make_tree`, as the status "
+        "benchmark's), a line appended to each: `git diff` is %s (%s lines) "
+        "and takes %s on its own (median of 3). airlock's list opens on the "
+        "first directory's row (no file selected, so no diff); `j j` goes down "
+        "to `%s`; PageDown moves the list's selection (each page's selected "
+        "file's diff is made and shown); `G` goes to the last file." % (
+            nf, fmt_bytes(files.facts["diff_bytes"]),
+            "{:,}".format(files.facts["diff_lines"]), fmt_ms(files.facts["git_diff_ms"]),
+            files.facts["first"]),
+        "",
+    ]
+    rows, f_open, f_top, f_end = case_rows(
+        files, ("airlock: the header `%d files` and the file list; less: `diff "
+                "--git`" % REVIEW_FILES,
+                "then `j j`: the first file's diff (the second `j`)",
+                "the last file's diff / the end of the diff"))
+    f_diff = med(keys(files, "airlock", "diff"))
+    lines += rows
+    lines += [
+        "",
+        "### A %s diff" % fmt_bytes(big.facts["diff_bytes"]),
+        "",
+        "One text file of %s (%s lines of 40 to 120 columns, the TUI "
+        "benchmark's) with every other line rewritten (`sed -i '1~2s/ / edited "
+        "/'`): one hunk; `git diff` is %s (%s lines) and takes %s on its own. "
+        "airlock shows the only file's diff at once; Enter gives the diff the "
+        "keys (not timed)." % (
+            fmt_bytes(big.facts["file_bytes"]), "{:,}".format(big.facts["file_lines"]),
+            fmt_bytes(big.facts["diff_bytes"]), "{:,}".format(big.facts["diff_lines"]),
+            fmt_ms(big.facts["git_diff_ms"])),
+        "",
+    ]
+    rows, b_open, b_top, b_end = case_rows(
+        big, ("the diff's first lines", None, "the diff's last line"))
+    lines += rows
+    hwm = {c.key: max(runs(c, "airlock", lambda r: r["hwm_kb"])) * 1024
+           for c in (files, big)}
+    p = REVIEW_PAUSE_MS
+    lines += [
+        "",
+        "airlock's peak resident memory (VmHWM, the most of its runs): %s on "
+        "%s files, %s on the %.0f MB diff." % (fmt_bytes(hwm["files"]), nf,
+                                               fmt_bytes(hwm["big"]), mb),
+        "",
+        "Targets (\"large reviews stay responsive: %s changed files or a 10 MB "
+        "diff open and scroll without a visible pause\"; the yardstick here: "
+        "under %d ms for the first screen and for each page):" % (nf, p),
+        "",
+        "- %s files: the list opens in %s (%s), the first file's diff after "
+        "`j j` in %s more (%s); git diff | less: %s." % (
+            nf, fmt_ms(f_open["airlock"]), verdict(f_open["airlock"] < p),
+            fmt_ms(f_diff), verdict(f_diff < p), fmt_ms(f_open["less"])),
+        "- %s files: the slowest page of all runs %s (%s); `G` to the last file "
+        "%s (%s)." % (nf, fmt_ms(f_top["airlock"]),
+                      verdict(f_top["airlock"] < p), fmt_ms(f_end["airlock"]),
+                      verdict(f_end["airlock"] < p)),
+        "- %.0f MB diff: opens in %s (%s; git diff | less: %s); the slowest page "
+        "of all runs %s (%s); `G` to the last line %s (%s; less: %s)." % (
+            mb, fmt_ms(b_open["airlock"]), verdict(b_open["airlock"] < p),
+            fmt_ms(b_open["less"]), fmt_ms(b_top["airlock"]),
+            verdict(b_top["airlock"] < p), fmt_ms(b_end["airlock"]),
+            verdict(b_end["airlock"] < p), fmt_ms(b_end["less"])),
+        "",
+        "<details><summary>Every run</summary>",
+        "",
+    ]
+    for c in (files, big):
+        for side in ("airlock", "less"):
+            lines.append("- %s, %s: open %s; pages: median %s; the slowest (page "
+                         "number) %s; G %s; load [%s]" % (
+                             c.key, side,
+                             ", ".join(fmt_ms(r["open_ms"]) for r in c.runs[side]),
+                             ", ".join(fmt_ms(med(p)) for p in pages(c, side)),
+                             ", ".join("%s (%d)" % (fmt_ms(max(p)), p.index(max(p)) + 1)
+                                       for p in pages(c, side)),
+                             ", ".join(fmt_ms(v) for v in keys(c, side, "end")),
+                             ", ".join("%.2f" % r["load"] for r in c.runs[side])))
+    lines += ["", "</details>", ""]
+    return lines
+
+
 def split_report(text):
     """The report's header lines and its "## " sections, in order:
     (header, [(title line, lines)])."""
@@ -1771,6 +2178,8 @@ def main():
             sections.append(promote_section(work))
         if "tui" in SECTIONS:
             sections.append(tui_section(work))
+        if "review" in SECTIONS:
+            sections.append(review_section(work))
     finally:
         rmtree(work)
     lines = [
