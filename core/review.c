@@ -834,7 +834,7 @@ struct canon_line {
 
 struct canon {
 	struct canon_line	*adds, *dels;
-	size_t			 nadds, ndels;
+	size_t			 nadds, ndels, addcap, delcap;
 	const struct hunks	*hunks;
 };
 
@@ -853,13 +853,19 @@ canon_line(const struct diff_line *dl, void *arg)
 	struct canon_line	*cl;
 
 	if (dl->kind == DIFF_LINE_ADD) {
-		cn->adds = xreallocarray(cn->adds, cn->nadds + 1,
-		    sizeof *cn->adds);
+		if (cn->nadds == cn->addcap) {
+			cn->addcap = cn->addcap != 0 ? cn->addcap * 2 : 64;
+			cn->adds = xreallocarray(cn->adds, cn->addcap,
+			    sizeof *cn->adds);
+		}
 		cl = &cn->adds[cn->nadds++];
 		cl->no = dl->new_no;
 	} else if (dl->kind == DIFF_LINE_DEL) {
-		cn->dels = xreallocarray(cn->dels, cn->ndels + 1,
-		    sizeof *cn->dels);
+		if (cn->ndels == cn->delcap) {
+			cn->delcap = cn->delcap != 0 ? cn->delcap * 2 : 64;
+			cn->dels = xreallocarray(cn->dels, cn->delcap,
+			    sizeof *cn->dels);
+		}
 		cl = &cn->dels[cn->ndels++];
 		cl->no = dl->old_no;
 	} else
@@ -916,6 +922,9 @@ canon_hunk_of(const struct canon *cn, uint32_t no, int new_side)
 struct review_map {
 	const struct canon	*cn;     /* NULL: nothing maps */
 	int			 same_old, same_new;
+	int			 identity;  /* the view is the canonical patch:
+					       its lines are numbered as
+					       they come, no canon */
 };
 
 static void
@@ -954,6 +963,7 @@ struct review_walk {
 	struct diff_build	*b;
 	const struct review_map	*m;
 	size_t			 header;    /* the current hunk's line */
+	uint32_t		 hunk, change;  /* identity: counted */
 };
 
 static const enum review_line_type review_kinds[] = {
@@ -973,6 +983,14 @@ review_walk_line(const struct diff_line *dl, void *arg)
 	l = review_add(w->b, review_kinds[dl->kind], dl->text, dl->len);
 	l->old_no = dl->old_no;
 	l->new_no = dl->new_no;
+	if (w->m->identity) {
+		if (dl->kind == DIFF_LINE_HUNK)
+			w->hunk++;
+		l->hunk = w->hunk;
+		if (dl->kind == DIFF_LINE_ADD || dl->kind == DIFF_LINE_DEL)
+			l->change = w->change++;
+		return;
+	}
 	switch (dl->kind) {
 	case DIFF_LINE_HUNK:
 		w->header = w->b->d->n - 1;
@@ -997,7 +1015,7 @@ review_lines(struct diff_build *b, const struct review_side *o,
     const struct review_side *n, const struct review_opts *opts,
     const struct review_map *m, char **cause)
 {
-	struct review_walk	w = { b, m, 0 };
+	struct review_walk	w = { b, m, 0, 0, 0 };
 
 	return diff_walk(o->type == ENTRY_FILE ? o->data : NULL,
 	    o->type == ENTRY_FILE ? o->len : 0,
@@ -1297,17 +1315,22 @@ review_diff(struct review *r, size_t i, const struct review_opts *opts,
 	/* the total's canonical patch: what approvals name */
 	if (have_t && tcs.text && tcs.hunks.n > 0 &&
 	    !(f->marks & REVIEW_RENAMED)) {
-		if (canon_load(&cn, &tcs, cause) != 0)
-			goto out;
-		m.cn = &cn;
 		m.same_old = review_same(&vo, t->old_type, tcs.old, tcs.oldlen);
 		m.same_new = review_same(&vn, t->new_type, tcs.new, tcs.newlen);
+		/* the view is the canonical patch itself: one walk, not two */
+		m.identity = m.same_old && m.same_new && o.context == 3 &&
+		    !o.ignore_ws;
+		if (!m.identity) {
+			if (canon_load(&cn, &tcs, cause) != 0)
+				goto out;
+			m.cn = &cn;
+		}
 		d->nhunks = tcs.hunks.n;
 		for (h = 0; h < tcs.hunks.n; h++)
 			d->nchanges += tcs.hunks.v[h].added +
 			    tcs.hunks.v[h].deleted;
 	}
-	d->whole_only = m.cn == NULL;
+	d->whole_only = m.cn == NULL && !m.identity;
 
 	huge = (vo.type == ENTRY_FILE && vo.data == NULL) ||
 	    (vn.type == ENTRY_FILE && vn.data == NULL);

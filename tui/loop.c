@@ -1290,7 +1290,7 @@ loop_timers(struct loop *l, int64_t now)
 		else
 			LOOP_SOONER(l->counted + LOOP_COUNT_MS - now);
 	}
-	if (l->review_work)
+	if (l->review_work && !l->dirty)
 		LOOP_SOONER(0);
 	if (l->status.busy != NULL || (l->review != NULL &&
 	    review_pane_busy(l->review) != NULL)) {
@@ -1389,8 +1389,9 @@ loop_run(struct loop *l)
 			review_pane_job(l->review);
 			l->dirty = 1;
 		}
-		if (l->review_work && l->review != NULL) {
-			/* approval states, a few ms at a time */
+		if (l->review_work && l->review != NULL && !l->dirty) {
+			/* once the screen is up to date: the diff, approval
+			 * states, a few ms at a time */
 			l->review_work = review_pane_idle(l->review, 5);
 			l->dirty = 1;
 		}

@@ -102,6 +102,8 @@ struct review_pane {
 	size_t sel, top;
 	int focus_diff;
 	size_t next_state;         /* idle work: the next file's state */
+	int pending_diff;          /* idle work: the selected file's diff
+				      (after the list is on screen) */
 
 	size_t dfile;              /* the file whose diff is loaded */
 	struct review_diff diff;
@@ -297,8 +299,12 @@ rp_rows(struct review_pane *rp)
 		row.depth = depth;
 		rp_add_row(rp, &alloc, &row);
 	}
-	/* the selection stays on its file, or what took its place */
+	/* the selection stays on its file, or what took its place; at first
+	 * on the first file (its diff shows at once) */
 	rp->sel = 0;
+	while (keep == RP_NONE && rp->sel + 1 < rp->nrows &&
+	    rp->rows[rp->sel].dir)
+		rp->sel++;
 	if (keep != RP_NONE) {
 		for (i = 0; i < rp->nrows; i++) {
 			if (rp->rows[i].file > keep)
@@ -999,8 +1005,9 @@ rp_load(struct review_pane *rp, char **cause)
 	rp->next_state = 0;
 	rp_diff_clear(rp);
 	rp_rows(rp);
-	/* the selected file's diff at once, as lazygit shows it */
-	rp_load_diff(rp, rp_selected_file(rp));
+	/* the selected file's diff right after the list is on screen, as
+	 * lazygit shows it (a big one takes a moment) */
+	rp->pending_diff = 1;
 	return 0;
 }
 
@@ -1139,6 +1146,12 @@ review_pane_idle(struct review_pane *rp, int ms)
 {
 	int64_t end = rp_now() + ms;
 
+	if (rp->pending_diff) {
+		rp->pending_diff = 0;
+		if (rp->dfile == RP_NONE)
+			rp_load_diff(rp, rp_selected_file(rp));
+		return 1;
+	}
 	while (rp->next_state < rp->rv.n) {
 		rp_state(rp, rp->next_state++);
 		if (rp_now() >= end)
@@ -2158,8 +2171,12 @@ rp_draw_diff(struct review_pane *rp, WINDOW *win, int x0, int rows,
 	attr_t attr, hl;
 
 	if (rp->dfile == RP_NONE) {
-		rp_text(win, 1, x0 + 1, cols - 1, "select a file", 13, 0,
-		    A_NORMAL, 0, NULL, 0, 0);
+		const char *s = rp->pending_diff &&
+		    rp_selected_file(rp) != RP_NONE ? "making the diff..." :
+		    "select a file";
+
+		rp_text(win, 1, x0 + 1, cols - 1, s, strlen(s), 0, A_NORMAL,
+		    0, NULL, 0, 0);
 		return;
 	}
 	f = rp_file(rp, rp->dfile);

@@ -141,6 +141,8 @@ tui_keys y
 check "rolled back" tui_wait_for 'rolled back'
 tui_keys q
 tui_keys 'C-]' t
+# the agent's pty gets its width back: its SIGWINCH line first
+tui_wait_for '^winch: 31 150'
 say "run ls turn*.txt"
 check "the running agent sees the rollback: turn1.txt" tui_wait_for '^turn1\.txt$'
 check "... and no turn2.txt" tui_wait_gone '^turn2\.txt$' 1
