@@ -1222,6 +1222,11 @@ struct review {
 	int total_loaded;
 	/* what rename detection did: files read, pairs compared */
 	size_t rename_reads, rename_compared;
+	/* the sides review_file_state loaded last, for the review_diff
+	 * that usually follows (file sides_file; taken by it) */
+	struct change_sides sides;
+	size_t sides_file;
+	int have_sides;
 };
 /* Loads the files of range (NULL or unset: the total). 0 or -1. */
 int review_load(struct review *, struct store *, const struct session *,

@@ -482,9 +482,18 @@ review_load(struct review *r, struct store *st, const struct session *s,
 	return 0;
 }
 
+static void
+review_sides_drop(struct review *r)
+{
+	if (r->have_sides)
+		change_sides_free(&r->sides);
+	r->have_sides = 0;
+}
+
 void
 review_free(struct review *r)
 {
+	review_sides_drop(r);
 	changeset_free(&r->cs);
 	changes_free(&r->total);
 	free(r->v);
@@ -572,7 +581,11 @@ review_file_state(struct review *r, size_t i, char **cause)
 		f->nhunks = cs.hunks.n;
 		if (review_binary(t, &cs))
 			f->marks |= REVIEW_BINARY;
-		change_sides_free(&cs);
+		/* kept for the diff that usually follows: read once */
+		review_sides_drop(r);
+		r->sides = cs;
+		r->sides_file = i;
+		r->have_sides = 1;
 		if ((got = promote_check(r->st, r->s->id, t, r->s->tree,
 		    r->upper, NULL, cause)) < 0)
 			return -1;
@@ -599,6 +612,8 @@ review_forget(struct review *r, size_t i)
 {
 	size_t	j;
 
+	if (r->have_sides && (i == (size_t)-1 || i == r->sides_file))
+		review_sides_drop(r);
 	if (i != (size_t)-1) {
 		if (i < r->n)
 			review_forget_one(&r->v[i]);
@@ -1283,7 +1298,12 @@ review_diff(struct review *r, size_t i, const struct review_opts *opts,
 
 	if (review_total(r, i, &t, cause) != 0)
 		return -1;
-	if (t != NULL) {
+	if (t != NULL && r->have_sides && r->sides_file == i) {
+		/* what review_file_state just read */
+		tcs = r->sides;
+		r->have_sides = 0;
+		have_t = 1;
+	} else if (t != NULL) {
 		if (change_sides_load(t, r->s->tree, r->upper, NULL, &tcs,
 		    cause) != 0)
 			return -1;
