@@ -2043,9 +2043,10 @@ def report_review(files, big, seconds, loads):
         "%s files of one line in 100 directories (`make_tree`, as the status "
         "benchmark's), a line appended to each: `git diff` is %s (%s lines) "
         "and takes %s on its own (median of 3). airlock's list opens on the "
-        "first directory's row (no file selected, so no diff); `j j` goes down "
-        "to `%s`; PageDown moves the list's selection (each page's selected "
-        "file's diff is made and shown); `G` goes to the last file." % (
+        "first file (`%s`), whose diff is made right after the list is on "
+        "screen; `j j` moves two files down (each file's diff is made and "
+        "shown); PageDown moves the list's selection a page; `G` goes to the "
+        "last file." % (
             nf, fmt_bytes(files.facts["diff_bytes"]),
             "{:,}".format(files.facts["diff_lines"]), fmt_ms(files.facts["git_diff_ms"]),
             files.facts["first"]),
@@ -2054,7 +2055,7 @@ def report_review(files, big, seconds, loads):
     rows, f_open, f_top, f_end = case_rows(
         files, ("airlock: the header `%d files` and the file list; less: `diff "
                 "--git`" % REVIEW_FILES,
-                "then `j j`: the first file's diff (the second `j`)",
+                "then `j j`: two files down, that file's diff (the second `j`)",
                 "the last file's diff / the end of the diff"))
     f_diff = med(keys(files, "airlock", "diff"))
     lines += rows
