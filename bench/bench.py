@@ -2089,8 +2089,8 @@ def report_review(files, big, seconds, loads):
         "diff open and scroll without a visible pause\"; the yardstick here: "
         "under %d ms for the first screen and for each page):" % (nf, p),
         "",
-        "- %s files: the list opens in %s (%s), the first file's diff after "
-        "`j j` in %s more (%s); git diff | less: %s." % (
+        "- %s files: the list opens in %s (%s), `j j` shows the third file's diff "
+        "in %s more (%s); git diff | less: %s." % (
             nf, fmt_ms(f_open["airlock"]), verdict(f_open["airlock"] < p),
             fmt_ms(f_diff), verdict(f_diff < p), fmt_ms(f_open["less"])),
         "- %s files: the slowest page of all runs %s (%s); `G` to the last file "
