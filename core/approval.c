@@ -385,9 +385,10 @@ approval_side(const struct mentry *e, struct store *st, const char *dir,
 	return 0;
 }
 
-int
-change_sides_load(const struct change *c, const char *tree, const char *upper,
-    struct store *st, struct change_sides *cs, char **cause)
+static int
+change_sides_read(const struct change *c, const char *tree,
+    const char *upper, struct store *st, struct change_sides *cs, int hunks,
+    char **cause)
 {
 	memset(cs, 0, sizeof *cs);
 	if (approval_side(c->old_entry, st, tree, c->path, c->old_type,
@@ -404,6 +405,13 @@ change_sides_load(const struct change *c, const char *tree, const char *upper,
 	    (c->old_type != ENTRY_FILE || cs->old != NULL) &&
 	    (c->new_type != ENTRY_FILE || cs->new != NULL) &&
 	    (c->old_type == ENTRY_FILE) == (c->new_type == ENTRY_FILE);
+	if (!hunks) {
+		cs->no_hunks = 1;
+		if (cs->text && (diff_is_binary(cs->old, cs->oldlen) ||
+		    diff_is_binary(cs->new, cs->newlen)))
+			cs->text = 0;
+		return 0;
+	}
 	if (cs->text && hunks_compute(cs->old, cs->oldlen, cs->new, cs->newlen,
 	    &cs->hunks, cause) != 0) {
 		change_sides_free(cs);
@@ -412,6 +420,21 @@ change_sides_load(const struct change *c, const char *tree, const char *upper,
 	if (cs->hunks.binary)
 		cs->text = 0;
 	return 0;
+}
+
+int
+change_sides_load(const struct change *c, const char *tree, const char *upper,
+    struct store *st, struct change_sides *cs, char **cause)
+{
+	return change_sides_read(c, tree, upper, st, cs, 1, cause);
+}
+
+int
+change_sides_load_text(const struct change *c, const char *tree,
+    const char *upper, struct store *st, struct change_sides *cs,
+    char **cause)
+{
+	return change_sides_read(c, tree, upper, st, cs, 0, cause);
 }
 
 void

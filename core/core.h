@@ -1090,8 +1090,13 @@ struct change_sides {
 	unsigned char old_fp[HASH_LEN], new_fp[HASH_LEN];
 	int text;
 	struct hunks hunks;
+	int no_hunks;      /* loaded without them (change_sides_load_text) */
 };
 int change_sides_load(const struct change *, const char *tree,
+    const char *upper, struct store *, struct change_sides *, char **cause);
+/* The same without the hunks (a diff less: the review's, when no approval
+ * needs them); text then says what a binary test of each side says. */
+int change_sides_load_text(const struct change *, const char *tree,
     const char *upper, struct store *, struct change_sides *, char **cause);
 void change_sides_free(struct change_sides *);
 /* The approval state of a change with those sides, (enum)-1 on error. */

@@ -567,8 +567,18 @@ review_file_state(struct review *r, size_t i, char **cause)
 	f->approval = APPROVAL_NONE;
 	f->nhunks = f->approved = 0;
 	if (t != NULL) {
-		if (change_sides_load(t, r->s->tree, r->upper, NULL, &cs,
-		    cause) != 0)
+		struct approval	 a;
+		int		 rec;
+
+		/* without an approval its hunks are not needed: a diff less */
+		if ((rec = approval_get(r->st, r->s->id, t->path, t->pathlen,
+		    &a, cause)) < 0)
+			return -1;
+		if (rec == 0)
+			approval_free(&a);
+		if ((rec == 0 ? change_sides_load(t, r->s->tree, r->upper,
+		    NULL, &cs, cause) : change_sides_load_text(t, r->s->tree,
+		    r->upper, NULL, &cs, cause)) != 0)
 			return -1;
 		state = change_approval(r->st, r->s->id, t, &cs, &approved,
 		    cause);
@@ -1032,11 +1042,18 @@ review_lines(struct diff_build *b, const struct review_side *o,
 {
 	struct review_walk	w = { b, m, 0, 0, 0 };
 
-	return diff_walk(o->type == ENTRY_FILE ? o->data : NULL,
+	if (diff_walk(o->type == ENTRY_FILE ? o->data : NULL,
 	    o->type == ENTRY_FILE ? o->len : 0,
 	    n->type == ENTRY_FILE ? n->data : NULL,
 	    n->type == ENTRY_FILE ? n->len : 0, opts->context, opts->ignore_ws,
-	    review_walk_line, &w, cause);
+	    review_walk_line, &w, cause) != 0)
+		return -1;
+	if (m->identity) {
+		/* the canonical patch's hunks and changed lines, counted */
+		b->d->nhunks = w.hunk;
+		b->d->nchanges = w.change;
+	}
+	return 0;
 }
 
 /* ---- word-level spans ---- */
@@ -1304,8 +1321,9 @@ review_diff(struct review *r, size_t i, const struct review_opts *opts,
 		r->have_sides = 0;
 		have_t = 1;
 	} else if (t != NULL) {
-		if (change_sides_load(t, r->s->tree, r->upper, NULL, &tcs,
-		    cause) != 0)
+		/* hunks are made below only when the view needs them */
+		if (change_sides_load_text(t, r->s->tree, r->upper, NULL,
+		    &tcs, cause) != 0)
 			return -1;
 		have_t = 1;
 	}
@@ -1333,18 +1351,25 @@ review_diff(struct review *r, size_t i, const struct review_opts *opts,
 	    view->new, view->newlen);
 
 	/* the total's canonical patch: what approvals name */
-	if (have_t && tcs.text && tcs.hunks.n > 0 &&
-	    !(f->marks & REVIEW_RENAMED)) {
+	if (have_t && tcs.text && !(f->marks & REVIEW_RENAMED)) {
 		m.same_old = review_same(&vo, t->old_type, tcs.old, tcs.oldlen);
 		m.same_new = review_same(&vn, t->new_type, tcs.new, tcs.newlen);
-		/* the view is the canonical patch itself: one walk, not two */
+		/* the view is the canonical patch itself: one walk, not two,
+		 * and its hunks counted as they come */
 		m.identity = m.same_old && m.same_new && o.context == 3 &&
 		    !o.ignore_ws;
-		if (!m.identity) {
-			if (canon_load(&cn, &tcs, cause) != 0)
+		if (!m.identity && tcs.no_hunks) {
+			if (hunks_compute(tcs.old, tcs.oldlen, tcs.new,
+			    tcs.newlen, &tcs.hunks, cause) != 0)
 				goto out;
-			m.cn = &cn;
+			tcs.no_hunks = 0;
 		}
+	}
+	if (have_t && tcs.text && !(f->marks & REVIEW_RENAMED) &&
+	    !m.identity && tcs.hunks.n > 0) {
+		if (canon_load(&cn, &tcs, cause) != 0)
+			goto out;
+		m.cn = &cn;
 		d->nhunks = tcs.hunks.n;
 		for (h = 0; h < tcs.hunks.n; h++)
 			d->nchanges += tcs.hunks.v[h].added +
@@ -1366,6 +1391,8 @@ review_diff(struct review *r, size_t i, const struct review_opts *opts,
 			goto out;
 		review_pair_words(&b);
 	}
+	if (m.identity && d->nhunks == 0)
+		d->whole_only = 1;
 	if (have_t) {
 		f->seen = 1;
 		memcpy(f->seen_old, tcs.old_fp, HASH_LEN);
