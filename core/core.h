@@ -113,8 +113,174 @@ int policy_load(struct policy *, const char *home, const char *tree,
  * still matches, and no multibyte conversion slows the walk down.
  */
 int policy_glob_match(const char *pattern, const char *name);
+/* Checks one allow entry (HOST, HOST:PORT, *.NAME[:PORT], IPv4[:PORT],
+ * [IPV6][:PORT]) and returns it normalised (host lower-cased), or NULL with
+ * *cause "'ENTRY': what is wrong". */
+char *policy_net_entry(const char *entry, char **cause);
 /* Parses a --net argument ("none", "host", "allow:H[:P],..."). */
 int policy_set_net(struct policy *, const char *arg, char **cause);
+
+/* proxy.c: the connection proxy of --net allow (design §3)
+ *
+ * A thread of its own runs one poll(2) loop over the listening sockets it
+ * is handed, their clients and the connections it makes for them. Clients
+ * speak HTTP (CONNECT HOST:PORT, or plain requests with an absolute URI,
+ * every request on a kept-alive connection checked again) or SOCKS5
+ * (CONNECT, no authentication, host names or IP literals). The host the
+ * client asked for is matched against the allow entries (proxy_match),
+ * resolved by the proxy itself on resolver threads (a slow DNS answer
+ * holds up no one else), and only the addresses it resolves to are
+ * connected to; an IP literal passes only when an entry names it.
+ *
+ * Every connection, allowed or refused, becomes an event: a JSON line
+ * appended to the log file and an entry in a queue the caller drains
+ * (proxy_event_fd, proxy_event_take). A refused HTTP client gets a status
+ * (403, 400, 431, 502, 503, 504...) with a one-line body "airlock: WHAT:
+ * WHY"; a SOCKS client gets its reply code.
+ *
+ * Limits, since the agent controls everything sent here: request heads of
+ * PROXY_HEAD_MAX bytes and PROXY_HEAD_LINES lines, read within 10 s;
+ * PROXY_CONNS_MAX clients at once (more are answered 503, or SOCKS method
+ * 0xff, and closed); 10 s to resolve and connect; a tunnel or request idle
+ * for 10 minutes is cut; 64 KiB buffered each way per connection. Tests
+ * shorten the timeouts with the environment variables
+ * AIRLOCK_PROXY_HEADER_MS, AIRLOCK_PROXY_CONNECT_MS, AIRLOCK_PROXY_IDLE_MS
+ * (read by proxy_start).
+ *
+ * Caveats: plain HTTP requests go upstream one per connection (with
+ * "Connection: close"), so the client keeps its connection alive but the
+ * proxy does not; Upgrade (WebSocket over plain http://) is refused;
+ * https goes through CONNECT and is never looked into.
+ */
+#define PROXY_HEAD_MAX 16384
+#define PROXY_HEAD_LINES 100
+#define PROXY_CONNS_MAX 256
+#define PROXY_EVENTS_MAX 1000
+struct proxy;
+enum proxy_kind {
+	PROXY_HTTP,
+	PROXY_SOCKS5,
+};
+struct proxy_event {         /* one finished (or refused) connection */
+	int64_t start;           /* unix ms */
+	int64_t duration_ms;
+	char *host;              /* as the client asked, lower-cased, no
+	                          * trailing dot, "[V6]"; NULL: unknown */
+	uint16_t port;
+	int allowed;             /* the allow-list let it through */
+	const char *via;         /* "connect", "http", "socks5" */
+	char *why;               /* refusal or error, NULL when all went well */
+	uint64_t sent, received; /* bytes client->server, server->client */
+};
+/*
+ * Starts the proxy's thread. allow: nallow allow entries (normalised again
+ * here; there may be none). log_path: the file each event is appended to
+ * as a JSON line (created 0600), or NULL. Returns the proxy, or NULL with
+ * *cause (a bad entry, the log file, no thread).
+ */
+struct proxy *proxy_start(char *const *allow, size_t nallow,
+    const char *log_path, char **cause);
+/* Hands a listening socket (which the proxy then owns and closes) to the
+ * thread; thread-safe. 0, or -1 with *cause when fd is not a listening
+ * stream socket (fd is closed all the same). */
+int proxy_listen(struct proxy *, int fd, enum proxy_kind, char **cause);
+/* Adds an allow entry for the rest of the session; thread-safe. 0, or -1
+ * with *cause when the entry is bad. */
+int proxy_allow(struct proxy *, const char *entry, char **cause);
+/* Readable while events wait. */
+int proxy_event_fd(const struct proxy *);
+/* 1 and the oldest waiting event in *ev (free it with proxy_event_free),
+ * or 0 when none waits; call it until 0. At most PROXY_EVENTS_MAX wait:
+ * beyond, the oldest are dropped (the log file has them). Thread-safe. */
+int proxy_event_take(struct proxy *, struct proxy_event *);
+void proxy_event_free(struct proxy_event *);
+/* Closes every connection (logged "proxy stopped") and listening socket,
+ * joins the thread and frees the proxy. NULL is fine. */
+void proxy_stop(struct proxy *);
+/*
+ * 1 when an allow entry lets a client reach host:port. host is as a client
+ * wrote it: compared without case and without a trailing dot; a name that
+ * is an IPv4 number in any form inet_aton(3) takes (127.1, 0x7f.1) and
+ * "[V6]" are IP literals, which only an entry naming the same address
+ * allows. An entry without a port allows 80 and 443; *.NAME allows every
+ * name below NAME, not NAME itself.
+ */
+int proxy_match(char *const *allow, size_t n, const char *host,
+    uint16_t port);
+/* The host at s (len bytes) as a client wrote it, checked: a name
+ * (letters, digits, '-', '_', dots; labels of 1-63 bytes, 253 in all) or
+ * an IPv4 number, lower-cased without a trailing dot, or "[V6]" for an
+ * IPv6 literal in brackets. NULL when it is neither. */
+char *proxy_host_normalise(const char *s, size_t len);
+
+/* proxy-http.c: HTTP/1.x heads and message lengths for the proxy */
+enum proxy_frame_kind {
+	PROXY_FRAME_EMPTY,       /* no body */
+	PROXY_FRAME_LENGTH,      /* Content-Length */
+	PROXY_FRAME_CHUNKED,     /* Transfer-Encoding: chunked */
+	PROXY_FRAME_CLOSE,       /* until the sender closes */
+};
+struct proxy_frame {
+	enum proxy_frame_kind kind;
+	uint64_t left;           /* bytes left (of the body, or of a chunk) */
+	int state;               /* where in the chunked syntax */
+	size_t line;             /* bytes of the current chunk line or trailer */
+	int done;                /* the message is complete */
+};
+void proxy_frame_init(struct proxy_frame *, enum proxy_frame_kind,
+    uint64_t length);
+/* How many of the n bytes at p belong to the message: all of them until it
+ * ends, when done is set. -1 when the chunked syntax is wrong (or a chunk
+ * line or the trailer is over PROXY_HEAD_MAX). O(1) per chunk of data. */
+ssize_t proxy_frame_scan(struct proxy_frame *, const char *p, size_t n);
+struct proxy_request {
+	int connect;             /* CONNECT: a tunnel to host:port */
+	char *host;              /* proxy_host_normalise's */
+	uint16_t port;
+	int keep_alive;          /* the client may send another request */
+	int head_only;           /* HEAD: the response has no body */
+	struct proxy_frame body;
+	struct buf head;         /* plain HTTP: the head as it goes upstream
+	                          * (origin-form, Host from the URI, no
+	                          * Proxy-* or hop-by-hop fields,
+	                          * "Connection: close") */
+};
+void proxy_request_init(struct proxy_request *);
+void proxy_request_free(struct proxy_request *);
+/*
+ * Parses the request head at the start of the n bytes at p (empty lines
+ * before it are skipped). Returns the bytes it took (>0), 0 when it is not
+ * all there yet, or -1 with *status (400, 431, 501 or 505) and *why (one
+ * line, no "airlock: ") when it is garbage, longer than PROXY_HEAD_MAX or
+ * PROXY_HEAD_LINES lines, or no proxy request (no absolute http:// URI).
+ */
+int proxy_request_parse(const char *p, size_t n, struct proxy_request *,
+    int *status, char **why);
+struct proxy_response {
+	int status;
+	int interim;             /* 1xx: the real response follows */
+	int keep_alive;          /* the client connection carries on after */
+	struct proxy_frame body;
+	struct buf head;         /* as it goes to the client */
+};
+void proxy_response_init(struct proxy_response *);
+void proxy_response_free(struct proxy_response *);
+/* Parses a response head (at most max bytes) to a request that wanted
+ * keep_alive, head_only for HEAD. Returns its length, 0 when it is not all
+ * there yet, or -1 with *why. */
+int proxy_response_parse(const char *p, size_t n, size_t max, int head_only,
+    int keep_alive, struct proxy_response *, char **why);
+
+/* proxy-log.c: events as JSON lines */
+/* The event's line without its newline: {"time", "host", "port",
+ * "allowed", "via", "why", "sent", "received", "duration_ms"}. */
+void proxy_event_json(struct buf *, const struct proxy_event *);
+/* Reads a log file strictly: lines that are not an event's object are
+ * skipped and counted. Returns that count (0 or more) and the events in
+ * *v (free each with proxy_event_free, then *v), or -1 with *cause when
+ * the file cannot be read. */
+int proxy_log_read(const char *path, struct proxy_event **v, size_t *n,
+    char **cause);
 
 /* plan-cache.c: the cache of the secret walk (see the file's comment) */
 struct plan_cache_match {

@@ -316,6 +316,12 @@ net_parse_entry(const char *entry, char **why)
 	return out;
 }
 
+char *
+policy_net_entry(const char *entry, char **cause)
+{
+	return net_parse_entry(entry, cause);
+}
+
 /* Splits a normalised entry into its host and its port (NULL: any). */
 static char *
 net_entry_host(const char *entry, const char **port)
