@@ -389,6 +389,42 @@ run_wants_tui(const struct run_args *a)
 	    strcmp(term, "dumb") != 0;
 }
 
+/*
+ * --net allow: the proxy serving the sockets the warden listens on inside
+ * (sb->proxy_fd), logging to the session's PROXY_LOG. Started once the
+ * sandbox runs: its thread inherits the signals the supervisor blocks.
+ */
+static int
+run_proxy(const struct session *s, const struct sandbox_config *cfg,
+    struct sandbox *sb)
+{
+	AUTOFREE char *log = path_join(s->dir, PROXY_LOG);
+	char *cause = NULL;
+	int i;
+
+	if (sb->proxy_fd[0] < 0 || sb->proxy_fd[1] < 0) {
+		log_error("run", "--net allow: the sandbox's proxy sockets did "
+		    "not arrive");
+		return -1;
+	}
+	sb->proxy = proxy_start(cfg->net_allow, cfg->nnet_allow, log, &cause);
+	if (sb->proxy == NULL) {
+		log_cause("run", cause);
+		return -1;
+	}
+	for (i = 0; i < 2; i++) {
+		if (proxy_listen(sb->proxy, sb->proxy_fd[i], i ==
+		    SANDBOX_PROXY_HTTP ? PROXY_HTTP : PROXY_SOCKS5,
+		    &cause) != 0) {
+			sb->proxy_fd[i] = -1;
+			log_cause("run", cause);
+			return -1;
+		}
+		sb->proxy_fd[i] = -1;   /* the proxy's now */
+	}
+	return 0;
+}
+
 /* Serves the session until the command exits; its wait status or -1. */
 static int
 run_supervise(struct context *ctx, struct session *s,
@@ -426,6 +462,8 @@ run_supervise(struct context *ctx, struct session *s,
 		return -1;
 	}
 	*started = 1;
+	if (cfg->net == NET_ALLOW && run_proxy(s, cfg, &sb) != 0)
+		sandbox_signal_send(&sb, SIGKILL);  /* no way out: no agent */
 	if (tui) {
 		/* the warden and the agent hold it now: the master reads
 		 * EIO once they are gone */
@@ -435,6 +473,8 @@ run_supervise(struct context *ctx, struct session *s,
 	} else
 		status = supervisor_run(ctx->store, s, &sb, server);
 	control_server_close(server);
+	proxy_stop(sb.proxy);
+	sb.proxy = NULL;
 	if ((status = sandbox_end(&sb, status, &cause)) < 0)
 		log_cause("run", cause);
 	/* the mounts are gone with the warden: the scratch holds still */
@@ -487,6 +527,8 @@ run_sandbox(struct context *ctx, const struct run_args *a,
 	cfg.cwd = cwd;
 	cfg.plan = &plan;
 	cfg.net = policy->net;
+	cfg.net_allow = policy->net_allow;
+	cfg.nnet_allow = policy->nnet_allow;
 	cfg.argv = a->argv;
 	cfg.envp = env;
 	cfg.policy_text = text.data;

@@ -28,6 +28,7 @@ extern const struct cmd_entry cmd_gc_entry;
 extern const struct cmd_entry cmd_fsck_entry;
 extern const struct cmd_entry cmd_policy_entry;
 extern const struct cmd_entry cmd_connect_entry;
+extern const struct cmd_entry cmd_net_entry;
 extern const struct cmd_entry cmd_keys_entry;   /* tui/cmd-keys.c */
 extern const struct cmd_entry cmd_hooks_entry;
 extern const struct cmd_entry cmd_version_entry;
@@ -51,6 +52,7 @@ const struct cmd_entry *cmd_table[] = {
 	&cmd_gc_entry,
 	&cmd_fsck_entry,
 	&cmd_policy_entry,
+	&cmd_net_entry,
 	&cmd_connect_entry,
 	&cmd_keys_entry,
 	&cmd_hooks_entry,

@@ -152,6 +152,7 @@ int policy_set_net(struct policy *, const char *arg, char **cause);
  * proxy does not; Upgrade (WebSocket over plain http://) is refused;
  * https goes through CONNECT and is never looked into.
  */
+#define PROXY_LOG "net.log"        /* in the session's directory */
 #define PROXY_HEAD_MAX 16384
 #define PROXY_HEAD_LINES 100
 #define PROXY_CONNS_MAX 256
@@ -380,6 +381,8 @@ struct sandbox_config {
 	const char *cwd;         /* working directory inside (below tree) */
 	const struct plan *plan;
 	enum net_mode net;
+	char *const *net_allow;  /* NET_ALLOW: the allow-list's entries */
+	size_t nnet_allow;
 	char *const *argv;       /* exact argv for execve */
 	char *const *envp;
 	const char *policy_text; /* shown at /run/airlock/policy */

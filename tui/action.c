@@ -12,6 +12,7 @@
 #define T (1U << MODE_TIMELINE)
 #define C (1U << MODE_COPY)
 #define R (1U << MODE_REVIEW)
+#define N (1U << MODE_NET)
 
 const struct action_entry action_table[] = {
 	{ .action = ACTION_SEND_PREFIX, .name = "send-prefix", .modes = P,
@@ -36,10 +37,12 @@ const struct action_entry action_table[] = {
 	  .modes = P, .help = "move the focus to the timeline" },
 	{ .action = ACTION_PASTE_BUFFER, .name = "paste-buffer", .modes = P,
 	  .help = "paste the last copied text into the agent" },
+	{ .action = ACTION_NET, .name = "net", .modes = P,
+	  .help = "the connections the proxy refused (--net allow)" },
 
-	{ .action = ACTION_UP, .name = "up", .modes = T | C | R,
+	{ .action = ACTION_UP, .name = "up", .modes = T | C | R | N,
 	  .help = "up one line" },
-	{ .action = ACTION_DOWN, .name = "down", .modes = T | C | R,
+	{ .action = ACTION_DOWN, .name = "down", .modes = T | C | R | N,
 	  .help = "down one line" },
 	{ .action = ACTION_LEFT, .name = "left", .modes = C | R,
 	  .help = "left one column" },
@@ -53,11 +56,11 @@ const struct action_entry action_table[] = {
 	  .help = "up half a page" },
 	{ .action = ACTION_HALF_DOWN, .name = "half-down", .modes = T | C | R,
 	  .help = "down half a page" },
-	{ .action = ACTION_TOP, .name = "top", .modes = T | C | R,
+	{ .action = ACTION_TOP, .name = "top", .modes = T | C | R | N,
 	  .help = "go to the top" },
-	{ .action = ACTION_BOTTOM, .name = "bottom", .modes = T | C | R,
+	{ .action = ACTION_BOTTOM, .name = "bottom", .modes = T | C | R | N,
 	  .help = "go to the bottom" },
-	{ .action = ACTION_CLOSE, .name = "close", .modes = T | C | R,
+	{ .action = ACTION_CLOSE, .name = "close", .modes = T | C | R | N,
 	  .help = "close and go back to the agent" },
 	{ .action = ACTION_SELECT, .name = "select", .modes = T | R,
 	  .help = "open the selected entry" },
@@ -113,6 +116,8 @@ const struct action_entry action_table[] = {
 	  .help = "between the file list and the diff" },
 	{ .action = ACTION_SHOW_TOTAL, .name = "show-total", .modes = R,
 	  .help = "review every change again (not one turn's)" },
+	{ .action = ACTION_ALLOW, .name = "allow", .modes = N,
+	  .help = "allow the selected host for the rest of the session" },
 
 	{ .action = ACTION_WORD_NEXT, .name = "word-next", .modes = C,
 	  .help = "next word" },
@@ -145,6 +150,7 @@ static const char *const key_mode_names[MODE_COUNT] = {
 	[MODE_TIMELINE] = "timeline",
 	[MODE_COPY] = "copy",
 	[MODE_REVIEW] = "review",
+	[MODE_NET] = "net",
 };
 
 const struct action_entry *

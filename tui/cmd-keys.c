@@ -20,7 +20,7 @@ const struct cmd_entry cmd_keys_entry = {
 	.help =
 	    "Prints the key bindings of the terminal UI in effect, in the "
 	    "format of a keymap\nfile: the prefix, then for each mode (prefix, "
-	    "timeline, copy, review) one line\n\"bind MODE KEY ACTION\" per "
+	    "timeline, copy, review, net) one line\n\"bind MODE KEY ACTION\" per "
 	    "key, with what the action does.\n\n"
 	    "The bindings are the default keymap, then ~/.config/airlock/keys "
 	    "(or the file\n$AIRLOCK_KEYS names); see airlock(1), KEYMAPS. Bad "
@@ -131,7 +131,7 @@ cmd_keys_exec(int argc, char **argv)
 		case 'm':
 			if ((only = key_mode_find(optarg)) < 0)
 				return cmd_usage(entry, "unknown mode '%s' "
-				    "(prefix, timeline, copy or review)",
+				    "(prefix, timeline, copy, review or net)",
 				    optarg);
 			break;
 		case 'h':

@@ -271,7 +271,7 @@ keymap_mode(const char *token, struct keymap_line *l, struct buf *why)
 
 	if (mode < 0)
 		keymap_bad_token(l, why, "unknown mode", token,
-		    "(prefix, timeline, copy or review)");
+		    "(prefix, timeline, copy, review or net)");
 	return mode;
 }
 

@@ -37,12 +37,22 @@
 #define LOOP_PTY_OUT_MAX (4 * 1024 * 1024)
 #define LOOP_COUNT_MS 2000       /* recount the pending changes */
 #define LOOP_HOLD_MS 1000        /* longest wait of keys for a checkpoint */
+#define LOOP_REFUSED_MAX 200     /* refused connections kept for the pane */
 
 enum loop_prompt {
 	PROMPT_NONE,
 	PROMPT_QUIT,
 	PROMPT_ROLLBACK,
 	PROMPT_SEARCH,
+	PROMPT_ALLOW,
+};
+
+struct loop_refused {            /* a connection the proxy refused */
+	char *host;
+	uint16_t port;
+	char *why;
+	int64_t when;              /* unix ms */
+	unsigned count;            /* the same host:port again */
 };
 
 struct loop {
@@ -68,7 +78,10 @@ struct loop {
 	int timeline_cols;         /* 0: hidden */
 	WINDOW *pane, *bar, *side, *overlay;
 	int show_timeline, zoom, help;
-	enum { FOCUS_AGENT, FOCUS_TIMELINE, FOCUS_COPY, FOCUS_REVIEW } focus;
+	enum { FOCUS_AGENT, FOCUS_TIMELINE, FOCUS_COPY, FOCUS_REVIEW,
+	    FOCUS_NET } focus;
+	struct loop_refused *refused;  /* newest last */
+	size_t nrefused, net_sel, net_top;
 	enum key_mode help_mode;   /* whose keys the help shows */
 	int prefix;                /* the prefix was typed */
 	enum loop_prompt prompt;
@@ -681,6 +694,180 @@ loop_show_turn(struct loop *l)
 	loop_review(l, &range, c->number);
 }
 
+/* ---- the proxy's refusals (--net allow) ----------------------------- */
+
+static void
+loop_refused_free(struct loop_refused *r)
+{
+	free(r->host);
+	free(r->why);
+}
+
+/* What the proxy reports: refusals are counted on the status line and
+ * listed in the net pane (the same host and port once, newest last). */
+static void
+loop_proxy_events(struct loop *l)
+{
+	struct proxy_event ev;
+	struct loop_refused r;
+	size_t i;
+
+	while (proxy_event_take(l->sb->proxy, &ev)) {
+		if (!ev.allowed && ev.host == NULL)
+			ev.host = xstrdup("?");  /* garbage: no host said */
+		if (!ev.allowed) {
+			l->status.refused++;
+			memset(&r, 0, sizeof r);
+			for (i = 0; i < l->nrefused; i++) {
+				if (l->refused[i].port == ev.port &&
+				    strcmp(l->refused[i].host, ev.host) == 0)
+					break;
+			}
+			if (i < l->nrefused) {
+				r = l->refused[i];
+				memmove(l->refused + i, l->refused + i + 1,
+				    (l->nrefused - i - 1) * sizeof r);
+				l->nrefused--;
+				free(r.why);
+			} else {
+				r.host = xstrdup(ev.host);
+				r.port = ev.port;
+			}
+			r.why = ev.why != NULL ? xstrdup(ev.why) : NULL;
+			r.when = ev.start;
+			r.count++;
+			if (l->nrefused == LOOP_REFUSED_MAX) {
+				loop_refused_free(&l->refused[0]);
+				memmove(l->refused, l->refused + 1,
+				    (l->nrefused - 1) * sizeof r);
+				l->nrefused--;
+			}
+			l->refused = xreallocarray(l->refused,
+			    l->nrefused + 1, sizeof *l->refused);
+			l->refused[l->nrefused++] = r;
+			l->dirty = 1;
+		}
+		proxy_event_free(&ev);
+	}
+}
+
+/* "host:port", IPv6 literals in brackets: an allow-list entry. */
+static char *
+loop_refused_entry(const struct loop_refused *r)
+{
+	if (strchr(r->host, ':') != NULL && r->host[0] != '[')
+		return xasprintf("[%s]:%u", r->host, r->port);
+	return xasprintf("%s:%u", r->host, r->port);
+}
+
+static void
+loop_net_action(struct loop *l, key_code key)
+{
+	enum action a = keymap_lookup(l->keymap, MODE_NET, key);
+	char *entry;
+
+	switch (a) {
+	case ACTION_CLOSE:
+		l->focus = FOCUS_AGENT;
+		break;
+	case ACTION_UP:
+		if (l->net_sel > 0)
+			l->net_sel--;
+		break;
+	case ACTION_DOWN:
+		if (l->net_sel + 1 < l->nrefused)
+			l->net_sel++;
+		break;
+	case ACTION_TOP:
+		l->net_sel = 0;
+		break;
+	case ACTION_BOTTOM:
+		l->net_sel = l->nrefused > 0 ? l->nrefused - 1 : 0;
+		break;
+	case ACTION_ALLOW:
+		if (l->net_sel >= l->nrefused)
+			break;
+		entry = loop_refused_entry(&l->refused[l->net_sel]);
+		l->prompt = PROMPT_ALLOW;
+		buf_reset(&l->prompt_text);
+		buf_printf(&l->prompt_text, "allow %s for the rest of this "
+		    "session? [y/N] (policy files stay as they are)", entry);
+		free(entry);
+		break;
+	default:
+		break;
+	}
+	l->dirty = 1;
+}
+
+static void
+loop_net_allow(struct loop *l)
+{
+	char *entry, *cause = NULL;
+
+	if (l->net_sel >= l->nrefused)
+		return;
+	entry = loop_refused_entry(&l->refused[l->net_sel]);
+	if (proxy_allow(l->sb->proxy, entry, &cause) != 0) {
+		loop_message(l, "allow %s: %s", entry, cause);
+		free(cause);
+	} else {
+		loop_message(l, "%s is allowed until the session ends", entry);
+		loop_refused_free(&l->refused[l->net_sel]);
+		memmove(l->refused + l->net_sel, l->refused + l->net_sel + 1,
+		    (l->nrefused - l->net_sel - 1) * sizeof *l->refused);
+		l->nrefused--;
+		if (l->net_sel > 0 && l->net_sel >= l->nrefused)
+			l->net_sel--;
+	}
+	free(entry);
+}
+
+static void
+loop_net_draw(struct loop *l)
+{
+	struct buf line = BUF_INIT;
+	char when[16];
+	struct tm tm;
+	time_t t;
+	int rows, cols, y;
+	size_t i;
+
+	getmaxyx(l->pane, rows, cols);
+	werase(l->pane);
+	wattron(l->pane, A_BOLD);
+	mvwaddnstr(l->pane, 0, 0, l->nrefused == 0 ? "No connection refused "
+	    "(q: back)" : "Refused connections, newest last (a: allow for "
+	    "this session, q: back)", cols);
+	wattroff(l->pane, A_BOLD);
+	if (l->net_sel < l->net_top)
+		l->net_top = l->net_sel;
+	if (rows > 1 && l->net_sel >= l->net_top + (size_t)(rows - 1))
+		l->net_top = l->net_sel - (size_t)(rows - 2);
+	for (i = l->net_top, y = 1; i < l->nrefused && y < rows; i++, y++) {
+		const struct loop_refused *r = &l->refused[i];
+
+		t = (time_t)(r->when / 1000);
+		localtime_r(&t, &tm);
+		strftime(when, sizeof when, "%H:%M:%S", &tm);
+		buf_reset(&line);
+		buf_printf(&line, "%s  ", when);
+		quote_path(&line, r->host, strlen(r->host), 0);
+		buf_printf(&line, ":%u", r->port);
+		if (r->count > 1)
+			buf_printf(&line, " (%u times)", r->count);
+		if (r->why != NULL) {
+			buf_addstr(&line, "  ");
+			quote_path(&line, r->why, strlen(r->why), QUOTE_SPACE);
+		}
+		if (i == l->net_sel)
+			wattron(l->pane, A_REVERSE);
+		mvwaddnstr(l->pane, y, 0, line.data, cols);
+		wattroff(l->pane, A_REVERSE);
+	}
+	buf_free(&line);
+}
+
 /* ---- keys ---------------------------------------------------------- */
 
 /* How long the agent has neither printed nor written to the scratch. */
@@ -832,6 +1019,15 @@ loop_prefix_action(struct loop *l, key_code key)
 	case ACTION_REDRAW:
 		clearok(curscr, TRUE);
 		break;
+	case ACTION_NET:
+		if (l->sb->proxy == NULL)
+			loop_message(l, "no proxy: this session runs with %s "
+			    "(--net allow:HOST... starts one)", l->status.net);
+		else {
+			l->focus = FOCUS_NET;
+			l->net_sel = l->nrefused > 0 ? l->nrefused - 1 : 0;
+		}
+		break;
 	case ACTION_PASTE_BUFFER:
 		if (l->clipboard != NULL)
 			term_paste(l->term, l->clipboard,
@@ -938,10 +1134,12 @@ loop_prompt_key(struct loop *l, key_code key)
 	l->dirty = 1;
 	if (key != 'y' && key != 'Y') {
 		loop_message(l, "%s", p == PROMPT_QUIT ? "not quitting" :
-		    "no rollback");
+		    p == PROMPT_ALLOW ? "not allowed" : "no rollback");
 		return;
 	}
-	if (p == PROMPT_QUIT)
+	if (p == PROMPT_ALLOW)
+		loop_net_allow(l);
+	else if (p == PROMPT_QUIT)
 		loop_quit(l);
 	else if (p == PROMPT_ROLLBACK)
 		loop_rollback(l, l->rollback_to, 0);
@@ -988,6 +1186,9 @@ loop_key(struct loop *l, key_code key)
 		break;
 	case FOCUS_COPY:
 		loop_copy_action(l, key);
+		break;
+	case FOCUS_NET:
+		loop_net_action(l, key);
 		break;
 	case FOCUS_TIMELINE:
 		loop_timeline_action(l, key);
@@ -1125,6 +1326,8 @@ loop_draw(struct loop *l)
 		copy_draw(l->copy, l->pane);
 	else if (l->review != NULL && l->focus == FOCUS_REVIEW)
 		review_pane_draw(l->review, l->pane);
+	else if (l->focus == FOCUS_NET)
+		loop_net_draw(l);
 	else
 		draw_term(l->pane, l->term, 0, NULL);
 	wnoutrefresh(l->pane);
@@ -1313,7 +1516,7 @@ loop_timers(struct loop *l, int64_t now)
 
 enum {
 	PFD_TTY, PFD_PTY, PFD_WARDEN, PFD_SIGNALS, PFD_WORKER, PFD_IDLE,
-	PFD_REVIEW, PFD_CONTROL
+	PFD_REVIEW, PFD_PROXY, PFD_CONTROL
 };
 
 static int
@@ -1350,6 +1553,9 @@ loop_run(struct loop *l)
 		pfd[PFD_REVIEW].fd = l->review != NULL ?
 		    review_pane_fd(l->review) : -1;
 		pfd[PFD_REVIEW].events = POLLIN;
+		pfd[PFD_PROXY].fd = l->sb->proxy != NULL ?
+		    proxy_event_fd(l->sb->proxy) : -1;
+		pfd[PFD_PROXY].events = POLLIN;
 		n = (ssize_t)control_server_pollfds(l->server,
 		    pfd + PFD_CONTROL);
 		if (poll(pfd, PFD_CONTROL + (nfds_t)n, timeout) < 0) {
@@ -1384,6 +1590,8 @@ loop_run(struct loop *l)
 			l->last_write = loop_now();
 		if (pfd[PFD_WORKER].revents & POLLIN)
 			loop_worker_done(l);
+		if (pfd[PFD_PROXY].revents & POLLIN)
+			loop_proxy_events(l);
 		if (pfd[PFD_REVIEW].revents & (POLLIN | POLLHUP | POLLERR) &&
 		    l->review != NULL) {
 			review_pane_job(l->review);
@@ -1439,7 +1647,8 @@ loop_status_init(struct loop *l)
 	l->status.id = l->session->id;
 	l->status.tree = slash != NULL && slash[1] != '\0' ? slash + 1 :
 	    l->session->tree;
-	l->status.net = l->cfg->net == NET_NONE ? "net:none" : "net:host";
+	l->status.net = l->cfg->net == NET_NONE ? "net:none" :
+	    l->cfg->net == NET_ALLOW ? "net:allow" : "net:host";
 	l->status.hidden = l->cfg->plan != NULL ? l->cfg->plan->hidden : 0;
 	l->status.changes = session_count_changes(l->session);
 }
@@ -1528,6 +1737,9 @@ tui_run(struct store *st, const struct session *s, struct sandbox *sb,
 	if (l.copy != NULL)
 		copy_free(l.copy);
 	review_pane_free(l.review);
+	for (size_t i = 0; i < l.nrefused; i++)
+		loop_refused_free(&l.refused[i]);
+	free(l.refused);
 	timeline_clear(&l.timeline);
 	term_free(l.term);
 	input_free(l.input);

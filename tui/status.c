@@ -24,8 +24,10 @@ status_left(const struct status_info *si, struct buf *b)
 		buf_printf(b, "%s", si->name);
 	else
 		buf_printf(b, "#%u", si->id);
-	buf_printf(b, " | %s | %s | %zu hidden", si->tree, si->net,
-	    si->hidden);
+	buf_printf(b, " | %s | %s", si->tree, si->net);
+	if (si->refused > 0)
+		buf_printf(b, " %ld refused", si->refused);
+	buf_printf(b, " | %zu hidden", si->hidden);
 	if (si->changes >= 0)
 		buf_printf(b, " | %ld change%s", si->changes,
 		    si->changes == 1 ? "" : "s");

@@ -101,7 +101,8 @@ enum key_mode {
 	MODE_PREFIX,       /* the key after the prefix */
 	MODE_TIMELINE,     /* the timeline pane has the focus */
 	MODE_COPY,         /* copy mode over the agent pane */
-	MODE_REVIEW,       /* the review pane (issue 6) */
+	MODE_REVIEW,       /* the review pane */
+	MODE_NET,          /* the refused connections (--net allow) */
 	MODE_COUNT
 };
 enum action {
@@ -110,6 +111,7 @@ enum action {
 	ACTION_SEND_PREFIX, ACTION_CHECKPOINT, ACTION_TIMELINE, ACTION_REVIEW,
 	ACTION_COPY_MODE, ACTION_ZOOM, ACTION_HELP, ACTION_QUIT,
 	ACTION_REDRAW, ACTION_FOCUS_TIMELINE, ACTION_PASTE_BUFFER,
+	ACTION_NET,
 	/* shared by the modal panes */
 	ACTION_UP, ACTION_DOWN, ACTION_LEFT, ACTION_RIGHT, ACTION_PAGE_UP,
 	ACTION_PAGE_DOWN, ACTION_HALF_UP, ACTION_HALF_DOWN, ACTION_TOP,
@@ -125,6 +127,8 @@ enum action {
 	ACTION_RESOLVE_THEIRS, ACTION_NEXT_HUNK, ACTION_PREV_HUNK,
 	ACTION_NEXT_FILE, ACTION_PREV_FILE, ACTION_SWITCH_FOCUS,
 	ACTION_SHOW_TOTAL,
+	/* net */
+	ACTION_ALLOW,
 	/* copy */
 	ACTION_WORD_NEXT, ACTION_WORD_PREV, ACTION_LINE_START, ACTION_LINE_END,
 	ACTION_SEARCH_FORWARD, ACTION_SEARCH_BACKWARD, ACTION_SEARCH_NEXT,
@@ -306,6 +310,7 @@ struct status_info {
 	uint32_t id;
 	const char *tree;          /* its last component */
 	const char *net;           /* "net:none" ... */
+	long refused;              /* connections the proxy refused */
 	size_t hidden;             /* secrets hidden */
 	long changes;              /* pending changes, -1 unknown */
 	const struct ckpt *newest; /* the last checkpoint, or NULL */

@@ -59,7 +59,7 @@ al keys
 unset AIRLOCK_KEYS
 is "bad lines: exit 1" "$rc" 1
 is "bad lines are named FILE:LINE on stderr" "$err" "airlock: keys: $W/bad.keys:2: unknown action 'nope'
-airlock: keys: $W/bad.keys:3: unknown mode 'nosuch' (prefix, timeline, copy or review)
+airlock: keys: $W/bad.keys:3: unknown mode 'nosuch' (prefix, timeline, copy, review or net)
 airlock: keys: $W/bad.keys:5: idle-ms '5' is not a number of milliseconds from 100 to 600000"
 contains "bad lines: the bindings are still printed" "$out" "bind prefix y zoom"
 contains "bad lines: the lines after them load" "$out" "bind copy M-y copy"
