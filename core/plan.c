@@ -812,7 +812,9 @@ plan_print(struct buf *out, const struct policy *p, const struct plan *plan)
 	case NET_HOST:
 		buf_printf(out, "net:  host (%s)\n      (net host is the "
 		    "default; `--net none` or `net none` in a policy file cuts "
-		    "the network)\n", q.data);
+		    "the network,\n      `--net allow:HOST[:PORT],...` or "
+		    "`net allow HOST...` lets only those hosts through\n      "
+		    "airlock's proxy)\n", q.data);
 		break;
 	case NET_NONE:
 		buf_printf(out, "net:  none (%s): no network, loopback only\n",

@@ -1443,7 +1443,9 @@ test_policy_plan_print(void **state)
 
 	want = xasprintf("airlock sandbox policy\ntree: %s\nnet:  host "
 	    "(default)\n      (net host is the default; `--net none` or "
-	    "`net none` in a policy file cuts the network)\n", w.tree);
+	    "`net none` in a policy file cuts the network,\n      "
+	    "`--net allow:HOST[:PORT],...` or `net allow HOST...` lets only "
+	    "those hosts through\n      airlock's proxy)\n", w.tree);
 	assert_true(strncmp(out.data, want, strlen(want)) == 0);
 	free(want);
 	assert_non_null(strstr(out.data, "\nmounts, in order:\n"));
