@@ -19,7 +19,7 @@ contains "keys: prefix C-] sends the prefix" "$out" "bind prefix C-] send-prefix
 contains "keys: copy mode y" "$out" "bind copy y copy"
 contains "keys: timeline R" "$out" "bind timeline R rollback"
 contains "keys: the help of an action" "$out" "# take a checkpoint now"
-bad=$(printf '%s\n' "$out" | grep -Ev '^(set (prefix|idle-ms) [^ ]+|bind (prefix|timeline|copy|review) [^ ]+ [a-z-]+ +# .+)$')
+bad=$(printf '%s\n' "$out" | grep -Ev '^(set (prefix|idle-ms) [^ ]+|bind (prefix|timeline|copy|review|net) [^ ]+ [a-z-]+ +# .+)$')
 is "every line of keys is a keymap line" "$bad" ""
 
 # What keys prints reads back as the same keymap.
