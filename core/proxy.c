@@ -1021,7 +1021,6 @@ conn_closing(struct proxy_conn *c)
 	c->state = STATE_CLOSING;
 	c->deadline = proxy_now() + PROXY_LINGER_MS;
 	c->drained = 0;
-	c->up.eof = 0;
 }
 
 static const struct {
