@@ -2067,6 +2067,44 @@ test_proxy_log(void **state)
 	buf_free(&body);
 }
 
+/* More events than the queue holds: the oldest go (the log has all). */
+static void
+test_proxy_event_queue(void **state)
+{
+	struct fixture *f = *state;
+	struct buf head = BUF_INIT, body = BUF_INIT;
+	struct proxy_event ev, *v;
+	enum { N = PROXY_EVENTS_MAX + 5 };
+	char req[128], *cause;
+	size_t n;
+	int taken = 0;
+
+	for (int i = 1; i <= N; i++) {
+		snprintf(req, sizeof req, "CONNECT localhost:%d HTTP/1.1\r\n\r\n",
+		    i);
+		assert_int_equal(http_through(f, req, &head, &body), 403);
+	}
+	while (proxy_event_take(f->proxy, &ev) == 1) {
+		assert_int_equal(ev.port, N - PROXY_EVENTS_MAX + 1 + taken);
+		proxy_event_free(&ev);
+		taken++;
+	}
+	assert_int_equal(taken, PROXY_EVENTS_MAX);
+	{
+		struct pollfd pfd = { .fd = proxy_event_fd(f->proxy),
+		    .events = POLLIN };
+
+		assert_int_equal(poll(&pfd, 1, 0), 0);   /* drained */
+	}
+	assert_int_equal(proxy_log_read(f->log, &v, &n, &cause), 0);
+	assert_int_equal(n, N);
+	for (size_t i = 0; i < n; i++)
+		proxy_event_free(&v[i]);
+	free(v);
+	buf_free(&head);
+	buf_free(&body);
+}
+
 static void
 test_proxy_start_errors(void **state)
 {
@@ -2135,6 +2173,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_proxy_big,
 		    fixture_setup, fixture_teardown),
 		cmocka_unit_test_setup_teardown(test_proxy_log,
+		    fixture_setup, fixture_teardown),
+		cmocka_unit_test_setup_teardown(test_proxy_event_queue,
 		    fixture_setup, fixture_teardown),
 	};
 
