@@ -141,16 +141,21 @@ int policy_set_net(struct policy *, const char *arg, char **cause);
  * Limits, since the agent controls everything sent here: request heads of
  * PROXY_HEAD_MAX bytes and PROXY_HEAD_LINES lines, read within 10 s;
  * PROXY_CONNS_MAX clients at once (more are answered 503, or SOCKS method
- * 0xff, and closed); 10 s to resolve and connect; a tunnel or request idle
- * for 10 minutes is cut; 64 KiB buffered each way per connection. Tests
- * shorten the timeouts with the environment variables
+ * 0xff, and closed, and logged); 10 s to resolve and connect (shared
+ * between the addresses a name has); a tunnel or request idle for 10
+ * minutes is cut; 64 KiB buffered each way per connection, and bodies that
+ * need no parsing (tunnels, Content-Length) relayed by splice(2) through
+ * pipes. Tests shorten the timeouts with the environment variables
  * AIRLOCK_PROXY_HEADER_MS, AIRLOCK_PROXY_CONNECT_MS, AIRLOCK_PROXY_IDLE_MS
  * (read by proxy_start).
  *
- * Caveats: plain HTTP requests go upstream one per connection (with
- * "Connection: close"), so the client keeps its connection alive but the
- * proxy does not; Upgrade (WebSocket over plain http://) is refused;
- * https goes through CONNECT and is never looked into.
+ * Caveats: each plain HTTP request goes upstream on a connection of its
+ * own (with "Connection: close"): the client's connection stays alive,
+ * the server's does not. Upgrade (WebSocket over plain http://) is
+ * refused; https goes through CONNECT and is never looked into. Redirects
+ * are relayed, never followed. Names are looked up without the search
+ * domains of resolv.conf. The log has whole seconds ("time"); events from
+ * proxy_event_take have milliseconds.
  */
 #define PROXY_LOG "net.log"        /* in the session's directory */
 #define PROXY_HEAD_MAX 16384

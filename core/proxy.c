@@ -43,6 +43,8 @@
  */
 
 #define PROXY_BUF (64 * 1024)
+#define PROXY_PIPE (256 * 1024)  /* asked of each splice(2) pipe */
+#define PROXY_PIPES_MAX 64       /* connections with pipes (4 fds each) */
 #define PROXY_HEADER_MS 10000
 #define PROXY_CONNECT_MS 10000
 #define PROXY_IDLE_MS (10 * 60 * 1000)
@@ -99,11 +101,20 @@ struct proxy_listener {
 	enum proxy_kind kind;
 };
 
-/* Bytes going one way: from data + off, len of them, the first ready of
- * which may be sent; head (a rewritten head or a reply) goes first. */
+/*
+ * Bytes going one way: head (a rewritten head or a reply) first, then
+ * from data + off, len of them, the first ready of which may be sent, or
+ * else piped bytes in pipe. A body whose bytes need no looking at (a
+ * tunnel, a Content-Length) goes through the pipe with splice(2), never
+ * copied to user space; heads and chunked bodies go through data. The
+ * pipe fills only while data is empty and data only while the pipe is,
+ * so the bytes keep their order.
+ */
 struct proxy_half {
 	char *data;
 	size_t off, len, ready;
+	int pipe[2];             /* -1: none */
+	size_t piped, pipe_cap;
 	struct buf head;
 	size_t head_off;
 	int head_ours;           /* the head is the proxy's reply: not counted */
@@ -150,7 +161,9 @@ struct proxy_conn {
 
 	struct proxy_lookup *lookup;
 	struct addrinfo *addrs, *addr;  /* addr: the one being tried */
+	int piped;                      /* up and down have pipes */
 	int connect_error;              /* errno of the last address tried */
+	int64_t connect_until;          /* for all the addresses together */
 	int upstream_error;             /* errno when the server broke off */
 };
 
@@ -178,6 +191,7 @@ struct proxy {
 	size_t npfds, npfds_used;
 	int64_t header_ms, connect_ms, idle_ms;
 	int64_t accept_paused;          /* until then, listeners wait */
+	size_t npiped;                  /* connections with pipes */
 };
 
 static void conn_resolved(struct proxy_conn *, struct proxy_lookup *);
@@ -665,12 +679,41 @@ half_init(struct proxy_half *h)
 {
 	memset(h, 0, sizeof *h);
 	buf_init(&h->head);
+	h->pipe[0] = h->pipe[1] = -1;
 	proxy_frame_init(&h->frame, PROXY_FRAME_CLOSE, 0);
+}
+
+/* Closes the pipe, and what is in it goes. */
+static void
+half_unpipe(struct proxy_half *h)
+{
+	for (int i = 0; i < 2; i++) {
+		if (h->pipe[i] != -1)
+			close(h->pipe[i]);
+		h->pipe[i] = -1;
+	}
+	h->piped = 0;
+}
+
+static int
+half_pipe(struct proxy_half *h)
+{
+	int cap;
+
+	if (pipe2(h->pipe, O_NONBLOCK | O_CLOEXEC) == -1) {
+		h->pipe[0] = h->pipe[1] = -1;
+		return -1;
+	}
+	fcntl(h->pipe[1], F_SETPIPE_SZ, PROXY_PIPE);   /* or the default */
+	cap = fcntl(h->pipe[1], F_GETPIPE_SZ);
+	h->pipe_cap = cap > 0 ? (size_t)cap : 4096;
+	return 0;
 }
 
 static void
 half_free(struct proxy_half *h)
 {
+	half_unpipe(h);
 	free(h->data);
 	buf_free(&h->head);
 }
@@ -693,7 +736,30 @@ half_reset(struct proxy_half *h, int keep)
 static int
 half_pending(const struct proxy_half *h)
 {
-	return h->head_off < h->head.len || h->ready > 0;
+	return h->head_off < h->head.len || h->ready > 0 || h->piped > 0;
+}
+
+/* 1 when what comes next goes through the pipe. */
+static int
+half_through_pipe(const struct proxy_half *h)
+{
+	if (h->pipe[0] == -1)
+		return 0;
+	return h->piped > 0 || (h->len == 0 && !h->frame.done &&
+	    (h->frame.kind == PROXY_FRAME_CLOSE ||
+	    h->frame.kind == PROXY_FRAME_LENGTH));
+}
+
+/* 1 when h takes more from its source now (its message goes on and
+ * there is room). */
+static int
+half_wants(const struct proxy_half *h)
+{
+	if (h->eof || h->frame.done)
+		return 0;
+	if (half_through_pipe(h))
+		return h->piped < h->pipe_cap;
+	return h->len < PROXY_BUF;
 }
 
 static size_t
@@ -741,6 +807,44 @@ half_fill(struct proxy_half *h, int fd)
 	return 1;
 }
 
+/* Splices what fd has into the pipe, no further than the message goes:
+ * as half_fill. */
+static int
+half_splice_in(struct proxy_half *h, int fd)
+{
+	size_t max = h->pipe_cap - h->piped;
+	ssize_t n;
+
+	if (h->frame.kind == PROXY_FRAME_LENGTH && h->frame.left < max)
+		max = (size_t)h->frame.left;
+	if (max == 0 || h->eof)
+		return 0;
+	n = splice(fd, NULL, h->pipe[1], NULL, max,
+	    SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+	if (n == -1)
+		return errno == EAGAIN || errno == EINTR ? 0 : -1;
+	if (n == 0) {
+		h->eof = 1;
+		if (h->frame.kind == PROXY_FRAME_CLOSE)
+			h->frame.done = 1;
+		return 1;
+	}
+	h->piped += (size_t)n;
+	if (h->frame.kind == PROXY_FRAME_LENGTH) {
+		h->frame.left -= (uint64_t)n;
+		h->frame.done = h->frame.left == 0;
+	}
+	return 1;
+}
+
+/* Reads from fd, through the pipe or into data. */
+static int
+half_take(struct proxy_half *h, int fd)
+{
+	return half_through_pipe(h) ? half_splice_in(h, fd) :
+	    half_fill(h, fd);
+}
+
 /* Extends ready over the bytes the current message owns; -1 when their
  * framing is wrong. */
 static int
@@ -758,8 +862,9 @@ half_scan(struct proxy_half *h)
 	return 0;
 }
 
-/* Sends h's head, then its ready bytes, to fd: 1 when some went, 0 when
- * none could, -1 with errno. count adds what is not the proxy's own. */
+/* Sends h's head, then its ready bytes or its piped ones, to fd: 1 when
+ * some went, 0 when none could, -1 with errno. count adds what is not the
+ * proxy's own. */
 static int
 half_flush(struct proxy_half *h, int fd, uint64_t *count)
 {
@@ -790,7 +895,46 @@ half_flush(struct proxy_half *h, int fd, uint64_t *count)
 			*count += (uint64_t)n;
 		moved = 1;
 	}
+	while (h->piped > 0) {
+		n = splice(h->pipe[0], NULL, fd, NULL, h->piped,
+		    SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+		if (n == -1)
+			return errno == EAGAIN || errno == EINTR ? moved : -1;
+		if (n == 0)
+			return -1;   /* cannot be: the pipe holds bytes */
+		h->piped -= (size_t)n;
+		if (count != NULL)
+			*count += (uint64_t)n;
+		moved = 1;
+	}
 	return moved;
+}
+
+/* Pipes for both ways, while the proxy has fewer than PROXY_PIPES_MAX
+ * (each costs 4 descriptors); without, bytes go through data. */
+static void
+conn_pipes(struct proxy_conn *c)
+{
+	if (c->piped || c->proxy->npiped >= PROXY_PIPES_MAX)
+		return;
+	if (half_pipe(&c->up) == 0 && half_pipe(&c->down) == 0) {
+		c->piped = 1;
+		c->proxy->npiped++;
+		return;
+	}
+	half_unpipe(&c->up);
+	half_unpipe(&c->down);
+}
+
+static void
+conn_unpipe(struct proxy_conn *c)
+{
+	if (!c->piped)
+		return;
+	half_unpipe(&c->up);
+	half_unpipe(&c->down);
+	c->piped = 0;
+	c->proxy->npiped--;
 }
 
 /*
@@ -842,6 +986,7 @@ conn_free(struct proxy_conn *c)
 	conn_close_upstream(c);
 	if (c->client != -1)
 		close(c->client);
+	conn_unpipe(c);
 	half_free(&c->up);
 	half_free(&c->down);
 	proxy_request_free(&c->req);
@@ -876,7 +1021,6 @@ conn_closing(struct proxy_conn *c)
 	c->state = STATE_CLOSING;
 	c->deadline = proxy_now() + PROXY_LINGER_MS;
 	c->drained = 0;
-	c->up.eof = 0;
 }
 
 static const struct {
@@ -940,14 +1084,13 @@ conn_fail(struct proxy_conn *c, int status, int socks, const char *fmt, ...)
 	va_start(ap, fmt);
 	why = xvasprintf(fmt, ap);
 	va_end(ap);
-	if (c->host != NULL && c->host[0] == '[')
-		what = xasprintf("%s:%u", c->host, c->port);
-	else if (c->host != NULL)
+	if (c->host != NULL)
 		what = xasprintf("%s:%u", c->host, c->port);
 	else
 		what = xstrdup("proxy");
 	if (c->kind == PROXY_HTTP && status != 0 && !c->response_started) {
 		/* What came of a response goes: the error replaces it. */
+		conn_unpipe(c);
 		c->down.ready = c->down.len = 0;
 		buf_reset(&c->down.head);
 		c->down.head_off = 0;
@@ -1001,6 +1144,7 @@ conn_connected(struct proxy_conn *c)
 	int one = 1;
 
 	setsockopt(c->upstream, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+	conn_pipes(c);
 	freeaddrinfo(c->addrs);
 	c->addrs = c->addr = NULL;
 	c->state = STATE_RELAY;
@@ -1043,6 +1187,23 @@ conn_connected(struct proxy_conn *c)
 		c->up.frame.done = 1;
 }
 
+/* The deadline of one address: an equal share of the time left, so that
+ * an address that never answers (IPv6 without a route, say) leaves time
+ * for the next ones. */
+static void
+conn_connect_slice(struct proxy_conn *c)
+{
+	int64_t now = proxy_now(), left = c->connect_until - now, n = 0;
+
+	for (const struct addrinfo *a = c->addr; a != NULL; a = a->ai_next)
+		n++;
+	if (n > 1 && left / n >= 1000)
+		left /= n;
+	else if (n > 1 && left > 1000)
+		left = 1000;
+	c->deadline = now + left;
+}
+
 /* Tries the next address; out of them, fails with the last error. */
 static void
 conn_connect_next(struct proxy_conn *c)
@@ -1066,6 +1227,7 @@ conn_connect_next(struct proxy_conn *c)
 		if (errno == EINPROGRESS) {
 			c->upstream = fd;
 			c->state = STATE_CONNECT;
+			conn_connect_slice(c);
 			return;
 		}
 		c->connect_error = errno;
@@ -1129,7 +1291,7 @@ conn_resolve(struct proxy_conn *c)
 	int kind, error;
 
 	c->state = STATE_RESOLVE;
-	c->deadline = proxy_now() + c->proxy->connect_ms;
+	c->deadline = c->connect_until = proxy_now() + c->proxy->connect_ms;
 	snprintf(port, sizeof port, "%u", c->port);
 	kind = proxy_literal(c->host, &a4, &a6);
 	if (kind == AF_INET || kind == AF_INET6) {
@@ -1436,8 +1598,8 @@ conn_relay(struct proxy_conn *c)
 
 	do {
 		progress = 0;
-		if (!c->up.eof && !c->up.frame.done) {
-			if ((r = half_fill(&c->up, c->client)) == -1) {
+		if (half_wants(&c->up)) {
+			if ((r = half_take(&c->up, c->client)) == -1) {
 				conn_abort(c, "client: %s", strerror(errno));
 				return;
 			}
@@ -1453,9 +1615,13 @@ conn_relay(struct proxy_conn *c)
 				goto upstream_error;
 			progress |= r;
 		}
-		if (c->upstream != -1 && !c->down.eof &&
-		    (c->tunnel || c->response_head || !c->down.frame.done)) {
+		if (c->upstream != -1 && c->response_head) {
+			/* A head: looked at, so read into data. */
 			if ((r = half_fill(&c->down, c->upstream)) == -1)
+				goto upstream_error;
+			progress |= r;
+		} else if (c->upstream != -1 && half_wants(&c->down)) {
+			if ((r = half_take(&c->down, c->upstream)) == -1)
 				goto upstream_error;
 			progress |= r;
 		}
@@ -1465,8 +1631,11 @@ conn_relay(struct proxy_conn *c)
 			progress |= r;
 		}
 		if (!c->response_head && half_scan(&c->down) != 0) {
-			c->upstream_error = EPROTO;
-			break;
+			/* Bad chunked syntax from the server: what it sent
+			 * from there on is dropped, and so is the server. */
+			c->down.len = c->down.ready;
+			errno = EPROTO;
+			goto upstream_error;
 		}
 		if (!c->tunnel && !c->response_head && c->down.frame.done)
 			c->down.len = c->down.ready;   /* past the end: dropped */
@@ -1486,7 +1655,8 @@ conn_relay(struct proxy_conn *c)
 
 upstream_error:
 		c->upstream_error = errno;
-		close(c->upstream);
+		if (c->upstream != -1)
+			close(c->upstream);
 		c->upstream = -1;
 		c->down.eof = 1;
 		c->up.ready = 0;
@@ -1577,8 +1747,17 @@ conn_expire(struct proxy_conn *c)
 			conn_fail(c, 408, SOCKS_NONE, "no complete request "
 			    "within %lld ms", (long long)c->proxy->header_ms);
 		break;
-	case STATE_RESOLVE:
 	case STATE_CONNECT:
+		if (c->addr->ai_next != NULL && proxy_now() < c->connect_until) {
+			close(c->upstream);   /* this one is too slow: the next */
+			c->upstream = -1;
+			c->connect_error = ETIMEDOUT;
+			c->addr = c->addr->ai_next;
+			conn_connect_next(c);
+			break;
+		}
+		/* FALLTHROUGH */
+	case STATE_RESOLVE:
 		conn_fail(c, 504, SOCKS_HOST_UNREACHABLE, "no connection "
 		    "within %lld ms", (long long)c->proxy->connect_ms);
 		break;
@@ -1613,10 +1792,7 @@ conn_events(const struct proxy_conn *c, short *ce, short *ue)
 		*ue = POLLOUT;
 		break;
 	case STATE_RELAY:
-		if (!c->up.eof && !c->up.frame.done &&
-		    c->up.off + c->up.len < PROXY_BUF)
-			*ce |= POLLIN;
-		if (!c->up.eof && !c->up.frame.done && c->up.off > 0)
+		if (half_wants(&c->up))
 			*ce |= POLLIN;
 		if (half_pending(&c->down))
 			*ce |= POLLOUT;
@@ -1624,8 +1800,8 @@ conn_events(const struct proxy_conn *c, short *ce, short *ue)
 			break;
 		if (half_pending(&c->up))
 			*ue |= POLLOUT;
-		if (!c->down.eof && c->down.len < PROXY_BUF &&
-		    (c->tunnel || c->response_head || !c->down.frame.done))
+		if (c->response_head ? !c->down.eof &&
+		    c->down.len < PROXY_BUF : half_wants(&c->down))
 			*ue |= POLLIN;
 		break;
 	case STATE_CLOSING:

@@ -37,6 +37,7 @@ enum server_mode {
 	SERVER_HTTP,             /* answers requests: "you asked for PATH" */
 	SERVER_HTTP_CHUNKED,     /* the same, in a chunked body */
 	SERVER_MUTE,             /* reads the request and closes */
+	SERVER_CANNED,           /* answers every request with canned */
 };
 
 struct server {
@@ -49,6 +50,10 @@ struct server {
 	int requests;            /* request heads read */
 	int connections;
 	struct buf last;         /* the last request: head and body */
+	const char *canned;
+	size_t ncanned;
+	pthread_t echoes[512];   /* SERVER_ECHO: a thread per connection */
+	size_t nechoes;
 };
 
 struct fixture {
@@ -266,6 +271,9 @@ server_http(struct server *s, int fd)
 
 	while (read_head(fd, &head) == 0) {
 		buf_reset(&body);
+		if (head_field(head.data, "Expect") != NULL &&
+		    send_str(fd, "HTTP/1.1 100 Continue\r\n\r\n") != 0)
+			break;
 		if ((v = head_field(head.data, "Content-Length")) != NULL) {
 			size_t n = strtoul(v, NULL, 10);
 
@@ -285,6 +293,11 @@ server_http(struct server *s, int fd)
 		pthread_mutex_unlock(&s->lock);
 		if (s->mode == SERVER_MUTE)
 			break;
+		if (s->mode == SERVER_CANNED) {
+			if (send_all(fd, s->canned, s->ncanned) != 0)
+				break;
+			continue;
+		}
 		snprintf(path, sizeof path, "%.*s", (int)strcspn(
 		    strchr(head.data, ' ') + 1, " "), strchr(head.data, ' ') + 1);
 		buf_reset(&out);
@@ -295,8 +308,12 @@ server_http(struct server *s, int fd)
 			    "0\r\nX-Trailer: yes\r\n\r\n", strlen(path), path);
 		} else {
 			buf_printf(&out, "HTTP/1.1 200 OK\r\nContent-Length: %zu"
-			    "\r\nKeep-Alive: timeout=5\r\n\r\nyou asked for %s",
-			    strlen("you asked for ") + strlen(path), path);
+			    "\r\nKeep-Alive: timeout=5\r\n\r\n",
+			    strlen("you asked for ") + strlen(path) + body.len);
+			if (strncmp(head.data, "HEAD ", 5) != 0) {
+				buf_printf(&out, "you asked for %s", path);
+				buf_add(&out, body.data, body.len);
+			}
 		}
 		if (send_all(fd, out.data, out.len) != 0)
 			break;
@@ -310,6 +327,21 @@ server_http(struct server *s, int fd)
 }
 
 static void *
+server_echo(void *arg)
+{
+	int fd = (int)(intptr_t)arg;
+	char chunk[65536];
+	ssize_t n;
+
+	while ((n = recv(fd, chunk, sizeof chunk, 0)) > 0) {
+		if (send_all(fd, chunk, (size_t)n) != 0)
+			break;
+	}
+	close(fd);
+	return NULL;
+}
+
+static void *
 server_main(void *arg)
 {
 	struct server *s = arg;
@@ -317,8 +349,6 @@ server_main(void *arg)
 		{ .fd = s->fd, .events = POLLIN },
 		{ .fd = s->stop[0], .events = POLLIN },
 	};
-	char chunk[65536];
-	ssize_t n;
 	int fd;
 
 	for (;;) {
@@ -330,23 +360,25 @@ server_main(void *arg)
 		pthread_mutex_lock(&s->lock);
 		s->connections++;
 		pthread_mutex_unlock(&s->lock);
-		if (s->mode == SERVER_ECHO) {
-			while ((n = recv(fd, chunk, sizeof chunk, 0)) > 0) {
-				if (send_all(fd, chunk, (size_t)n) != 0)
-					break;
-			}
-		} else
-			server_http(s, fd);
+		if (s->mode == SERVER_ECHO && s->nechoes < 512) {
+			assert_int_equal(pthread_create(&s->echoes[s->nechoes++],
+			    NULL, server_echo, (void *)(intptr_t)fd), 0);
+			continue;
+		}
+		server_http(s, fd);
 		close(fd);
 	}
 	return NULL;
 }
 
 static void
-server_start(struct server *s, enum server_mode mode)
+server_start(struct server *s, enum server_mode mode, const char *canned,
+    size_t ncanned)
 {
 	memset(s, 0, sizeof *s);
 	s->mode = mode;
+	s->canned = canned;
+	s->ncanned = ncanned;
 	buf_init(&s->last);
 	pthread_mutex_init(&s->lock, NULL);
 	s->fd = listen_tcp(&s->port);
@@ -359,6 +391,8 @@ server_stop(struct server *s)
 {
 	assert_int_equal(write(s->stop[1], "x", 1), 1);
 	pthread_join(s->thread, NULL);
+	for (size_t i = 0; i < s->nechoes; i++)
+		pthread_join(s->echoes[i], NULL);
 	close(s->stop[0]);
 	close(s->stop[1]);
 	close(s->fd);
@@ -373,6 +407,17 @@ server_requests(struct server *s)
 
 	pthread_mutex_lock(&s->lock);
 	n = s->requests;
+	pthread_mutex_unlock(&s->lock);
+	return n;
+}
+
+static int
+server_connections(struct server *s)
+{
+	int n;
+
+	pthread_mutex_lock(&s->lock);
+	n = s->connections;
 	pthread_mutex_unlock(&s->lock);
 	return n;
 }
@@ -442,8 +487,8 @@ fixture_setup(void **state)
 	assert_non_null(mkdtemp(tmpl));
 	f->dir = xstrdup(tmpl);
 	f->log = xasprintf("%s/net.log", f->dir);
-	server_start(&f->echo, SERVER_ECHO);
-	server_start(&f->http, SERVER_HTTP);
+	server_start(&f->echo, SERVER_ECHO, NULL, 0);
+	server_start(&f->http, SERVER_HTTP, NULL, 0);
 	fd = listen_tcp(&f->closed_port);
 	close(fd);
 	allow[0] = xasprintf("localhost:%u", f->echo.port);
@@ -951,7 +996,7 @@ test_proxy_connect_refused(void **state)
 	struct buf head = BUF_INIT, body = BUF_INIT;
 	struct proxy_event ev;
 	char req[128], *cause = NULL;
-	int before = f->echo.connections;
+	int before = server_connections(&f->echo);
 
 	/* Another port on an allowed host. */
 	snprintf(req, sizeof req, "CONNECT localhost:1 HTTP/1.1\r\n\r\n");
@@ -986,7 +1031,7 @@ test_proxy_connect_refused(void **state)
 	take_event(f->proxy, &ev);
 	assert_string_equal(ev.host, "[::1]");
 	proxy_event_free(&ev);
-	assert_int_equal(f->echo.connections, before);
+	assert_int_equal(server_connections(&f->echo), before);
 
 	/* Listed: through. */
 	snprintf(req, sizeof req, "127.0.0.1:%u", f->echo.port);
@@ -1038,7 +1083,7 @@ test_proxy_http(void **state)
 	    "Proxy-Connection: keep-alive\r\nContent-Length: 4\r\n\r\nbody",
 	    f->http.port);
 	assert_int_equal(http_through(f, req, &head, &body), 200);
-	assert_string_equal(body.data, "you asked for /some/path?q=1");
+	assert_string_equal(body.data, "you asked for /some/path?q=1body");
 	assert_null(head_field(head.data, "Keep-Alive"));
 	assert_int_equal(server_requests(&f->http), 1);
 	pthread_mutex_lock(&f->http.lock);
@@ -1130,7 +1175,7 @@ test_proxy_http_keepalive(void **state)
 	    f->echo.port, f->http.port);
 	send_str(fd, req);
 	assert_int_equal(read_response(fd, &head, &body), 200);
-	assert_string_equal(body.data, "you asked for /a");
+	assert_string_equal(body.data, "you asked for /ahello");
 	/* /b is for the echo server: not an HTTP server, so it sends the
 	 * request back; a 502 or a garbled answer, but never to :http. */
 	read_response(fd, &head, &body);
@@ -1194,7 +1239,7 @@ test_proxy_http_chunked_response(void **state)
 	char req[256], *cause = NULL;
 	int fd;
 
-	server_start(&chunked, SERVER_HTTP_CHUNKED);
+	server_start(&chunked, SERVER_HTTP_CHUNKED, NULL, 0);
 	snprintf(req, sizeof req, "localhost:%u", chunked.port);
 	assert_int_equal(proxy_allow(f->proxy, req, &cause), 0);
 	fd = connect_to(f->http_port);
@@ -1223,7 +1268,7 @@ test_proxy_http_mute(void **state)
 	struct proxy_event ev;
 	char req[256], *cause = NULL;
 
-	server_start(&mute, SERVER_MUTE);
+	server_start(&mute, SERVER_MUTE, NULL, 0);
 	snprintf(req, sizeof req, "localhost:%u", mute.port);
 	assert_int_equal(proxy_allow(f->proxy, req, &cause), 0);
 	snprintf(req, sizeof req, "GET http://localhost:%u/ HTTP/1.1\r\n\r\n",
@@ -1237,6 +1282,213 @@ test_proxy_http_mute(void **state)
 	server_stop(&mute);
 	buf_free(&head);
 	buf_free(&body);
+}
+
+/* A server with a canned answer, allowed in f's proxy. */
+static void
+canned_start(struct fixture *f, struct server *s, const char *canned,
+    size_t n)
+{
+	char entry[64], *cause = NULL;
+
+	server_start(s, SERVER_CANNED, canned, n);
+	snprintf(entry, sizeof entry, "localhost:%u", s->port);
+	assert_int_equal(proxy_allow(f->proxy, entry, &cause), 0);
+}
+
+static void
+test_proxy_http_hostile_server(void **state)
+{
+	static const char extra[] = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n"
+	    "\r\nokHTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nforge";
+	static const char chunks[] = "HTTP/1.1 200 OK\r\nTransfer-Encoding: "
+	    "chunked\r\n\r\n2\r\nokZZZZ";
+	struct fixture *f = *state;
+	struct server s1, s2;
+	struct buf head = BUF_INIT, body = BUF_INIT;
+	struct proxy_event ev;
+	char req[256];
+	int fd;
+
+	/* Bytes past the end of a response are dropped: the client's next
+	 * request gets its own answer, not the server's forgery. */
+	canned_start(f, &s1, extra, sizeof extra - 1);
+	fd = connect_to(f->http_port);
+	snprintf(req, sizeof req, "GET http://localhost:%u/ HTTP/1.1\r\n\r\n",
+	    s1.port);
+	send_str(fd, req);
+	assert_int_equal(read_response(fd, &head, &body), 200);
+	assert_string_equal(body.data, "ok");
+	snprintf(req, sizeof req, "GET http://localhost:%u/2 HTTP/1.1\r\n\r\n",
+	    f->http.port);
+	send_str(fd, req);
+	assert_int_equal(read_response(fd, &head, &body), 200);
+	assert_string_equal(body.data, "you asked for /2");
+	close(fd);
+	for (int i = 0; i < 2; i++) {
+		take_event(f->proxy, &ev);
+		assert_true(ev.allowed);
+		assert_null(ev.why);
+		proxy_event_free(&ev);
+	}
+
+	/* Bad chunked syntax: what came goes to the client, then EOF. */
+	canned_start(f, &s2, chunks, sizeof chunks - 1);
+	fd = connect_to(f->http_port);
+	snprintf(req, sizeof req, "GET http://localhost:%u/ HTTP/1.1\r\n\r\n",
+	    s2.port);
+	send_str(fd, req);
+	assert_int_equal(read_head(fd, &head), 0);
+	assert_non_null(strstr(head.data, "Transfer-Encoding: chunked"));
+	buf_reset(&body);
+	read_all(fd, &body);
+	assert_null(strstr(body.data, "ZZ"));    /* cut where it went wrong */
+	assert_int_equal(strncmp(body.data, "2\r\nok", body.len), 0);
+	close(fd);
+	take_event(f->proxy, &ev);
+	assert_true(ev.allowed);
+	assert_non_null(strstr(ev.why, "before the end of the response"));
+	proxy_event_free(&ev);
+	server_stop(&s1);
+	server_stop(&s2);
+	buf_free(&head);
+	buf_free(&body);
+}
+
+static void
+test_proxy_http_methods(void **state)
+{
+	struct fixture *f = *state;
+	struct buf head = BUF_INIT, body = BUF_INIT, big = BUF_INIT;
+	char req[256];
+	int fd;
+
+	fd = connect_to(f->http_port);
+	/* HEAD: a length but no body; the connection carries on. */
+	snprintf(req, sizeof req, "HEAD http://localhost:%u/h HTTP/1.1\r\n\r\n",
+	    f->http.port);
+	send_str(fd, req);
+	assert_int_equal(read_head(fd, &head), 0);
+	assert_non_null(strstr(head.data, "Content-Length: 16"));
+	/* Expect: 100-continue: the 100 comes through, then the body goes. */
+	snprintf(req, sizeof req, "POST http://localhost:%u/e HTTP/1.1\r\n"
+	    "Expect: 100-continue\r\nContent-Length: 3\r\n\r\n", f->http.port);
+	send_str(fd, req);
+	assert_int_equal(read_head(fd, &head), 0);
+	assert_string_equal(head.data, "HTTP/1.1 100 Continue\r\n\r\n");
+	send_str(fd, "xyz");
+	assert_int_equal(read_response(fd, &head, &body), 200);
+	assert_string_equal(body.data, "you asked for /exyz");
+	/* A body of a few MiB each way. */
+	snprintf(req, sizeof req, "PUT http://localhost:%u/big HTTP/1.1\r\n"
+	    "Content-Length: %d\r\n\r\n", f->http.port, 3 << 20);
+	send_str(fd, req);
+	for (int i = 0; i < 3 << 20; i++)
+		buf_addch(&big, 'a' + i % 26);
+	{
+		struct pollfd pfd = { .fd = fd, .events = POLLOUT };
+		size_t sent = 0;
+
+		fcntl(fd, F_SETFL, O_NONBLOCK);
+		while (sent < big.len) {
+			ssize_t n;
+
+			assert_int_equal(poll(&pfd, 1, 5000), 1);
+			n = send(fd, big.data + sent, big.len - sent,
+			    MSG_NOSIGNAL);
+			assert_true(n > 0 || errno == EAGAIN);
+			if (n > 0)
+				sent += (size_t)n;
+		}
+		fcntl(fd, F_SETFL, 0);
+	}
+	assert_int_equal(read_response(fd, &head, &body), 200);
+	assert_int_equal(body.len, strlen("you asked for /big") + big.len);
+	assert_memory_equal(body.data + strlen("you asked for /big"),
+	    big.data, big.len);
+	close(fd);
+	assert_int_equal(server_requests(&f->http), 3);
+	buf_free(&head);
+	buf_free(&body);
+	buf_free(&big);
+}
+
+/* More tunnels at once than the proxy has pipes for: the rest go through
+ * its buffers, and every byte arrives. */
+static void
+test_proxy_many_tunnels(void **state)
+{
+	struct fixture *f = *state;
+	struct buf head = BUF_INIT;
+	struct proxy_event ev;
+	enum { N = 80, SIZE = 200000 };
+	int fds[N];
+	char req[128], *data = xmalloc(SIZE), *back = xmalloc(SIZE);
+
+	for (int i = 0; i < N; i++) {
+		fds[i] = connect_to(f->http_port);
+		snprintf(req, sizeof req, "CONNECT localhost:%u HTTP/1.1\r\n\r\n",
+		    f->echo.port);
+		send_str(fds[i], req);
+		assert_int_equal(read_head(fds[i], &head), 0);
+		assert_int_equal(strncmp(head.data, "HTTP/1.1 200", 12), 0);
+	}
+	for (int i = 0; i < N; i++) {
+		size_t sent = 0, got = 0;
+
+		for (size_t j = 0; j < SIZE; j++)
+			data[j] = (char)(j * 7 + i);
+		fcntl(fds[i], F_SETFL, O_NONBLOCK);
+		while (got < SIZE) {
+			struct pollfd pfd = { .fd = fds[i], .events = POLLIN };
+			ssize_t n;
+
+			if (sent < SIZE)
+				pfd.events |= POLLOUT;
+			assert_int_equal(poll(&pfd, 1, 5000), 1);
+			if ((pfd.revents & POLLOUT) && (n = send(fds[i],
+			    data + sent, SIZE - sent, MSG_NOSIGNAL)) > 0)
+				sent += (size_t)n;
+			if ((pfd.revents & POLLIN) && (n = recv(fds[i],
+			    back + got, SIZE - got, 0)) > 0)
+				got += (size_t)n;
+		}
+		assert_memory_equal(back, data, SIZE);
+	}
+	for (int i = 0; i < N; i++)
+		close(fds[i]);
+	for (int i = 0; i < N; i++) {
+		take_event(f->proxy, &ev);
+		assert_true(ev.allowed);
+		assert_int_equal(ev.sent, SIZE);
+		assert_int_equal(ev.received, SIZE);
+		proxy_event_free(&ev);
+	}
+	free(data);
+	free(back);
+	buf_free(&head);
+}
+
+static void
+test_proxy_socks_pipelined_refusal(void **state)
+{
+	struct fixture *f = *state;
+	unsigned char reply[16];
+	struct proxy_event ev;
+	int fd;
+
+	/* Greeting and a refused request at once: the method reply, then
+	 * the refusal, in that order. */
+	fd = connect_to(f->socks_port);
+	send_all(fd, "\x05\x01\x00\x05\x01\x00\x03\x09localhost\x00\x01", 20);
+	assert_int_equal(read_n(fd, reply, 12), 0);
+	assert_memory_equal(reply, "\x05\x00\x05\x02\x00\x01", 6);
+	assert_true(recv(fd, reply, 1, 0) <= 0);
+	close(fd);
+	take_event(f->proxy, &ev);
+	assert_false(ev.allowed);
+	assert_int_equal(ev.port, 1);
+	proxy_event_free(&ev);
 }
 
 /* A SOCKS5 exchange: greeting, the method reply, the request; returns the
@@ -1815,6 +2067,44 @@ test_proxy_log(void **state)
 	buf_free(&body);
 }
 
+/* More events than the queue holds: the oldest go (the log has all). */
+static void
+test_proxy_event_queue(void **state)
+{
+	struct fixture *f = *state;
+	struct buf head = BUF_INIT, body = BUF_INIT;
+	struct proxy_event ev, *v;
+	enum { N = PROXY_EVENTS_MAX + 5 };
+	char req[128], *cause;
+	size_t n;
+	int taken = 0;
+
+	for (int i = 1; i <= N; i++) {
+		snprintf(req, sizeof req, "CONNECT localhost:%d HTTP/1.1\r\n\r\n",
+		    i);
+		assert_int_equal(http_through(f, req, &head, &body), 403);
+	}
+	while (proxy_event_take(f->proxy, &ev) == 1) {
+		assert_int_equal(ev.port, N - PROXY_EVENTS_MAX + 1 + taken);
+		proxy_event_free(&ev);
+		taken++;
+	}
+	assert_int_equal(taken, PROXY_EVENTS_MAX);
+	{
+		struct pollfd pfd = { .fd = proxy_event_fd(f->proxy),
+		    .events = POLLIN };
+
+		assert_int_equal(poll(&pfd, 1, 0), 0);   /* drained */
+	}
+	assert_int_equal(proxy_log_read(f->log, &v, &n, &cause), 0);
+	assert_int_equal(n, N);
+	for (size_t i = 0; i < n; i++)
+		proxy_event_free(&v[i]);
+	free(v);
+	buf_free(&head);
+	buf_free(&body);
+}
+
 static void
 test_proxy_start_errors(void **state)
 {
@@ -1862,7 +2152,15 @@ main(void)
 		    fixture_setup, fixture_teardown),
 		cmocka_unit_test_setup_teardown(test_proxy_http_mute,
 		    fixture_setup, fixture_teardown),
+		cmocka_unit_test_setup_teardown(test_proxy_http_hostile_server,
+		    fixture_setup, fixture_teardown),
+		cmocka_unit_test_setup_teardown(test_proxy_http_methods,
+		    fixture_setup, fixture_teardown),
+		cmocka_unit_test_setup_teardown(test_proxy_many_tunnels,
+		    fixture_setup, fixture_teardown),
 		cmocka_unit_test_setup_teardown(test_proxy_socks,
+		    fixture_setup, fixture_teardown),
+		cmocka_unit_test_setup_teardown(test_proxy_socks_pipelined_refusal,
 		    fixture_setup, fixture_teardown),
 		cmocka_unit_test_setup_teardown(test_proxy_garbage,
 		    fixture_setup, fixture_teardown),
@@ -1875,6 +2173,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_proxy_big,
 		    fixture_setup, fixture_teardown),
 		cmocka_unit_test_setup_teardown(test_proxy_log,
+		    fixture_setup, fixture_teardown),
+		cmocka_unit_test_setup_teardown(test_proxy_event_queue,
 		    fixture_setup, fixture_teardown),
 	};
 
