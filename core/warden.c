@@ -103,10 +103,10 @@ warden_recv(int sock, struct warden_msg *m)
 	return 1;
 }
 
-int
-warden_send_fd(int sock, int type, int value, int fd)
+/* One packet of len bytes, with fd (unless -1) as SCM_RIGHTS. 0 or -1. */
+static int
+warden_sendmsg(int sock, const void *data, size_t len, int fd)
 {
-	struct warden_msg m;
 	union {
 		struct cmsghdr align;
 		char buf[CMSG_SPACE(sizeof(int))];
@@ -116,99 +116,9 @@ warden_send_fd(int sock, int type, int value, int fd)
 	struct cmsghdr *c;
 	ssize_t n;
 
-	memset(&m, 0, sizeof m);
-	m.type = type;
-	m.value = value;
 	memset(&msg, 0, sizeof msg);
-	iov.iov_base = &m;
-	iov.iov_len = offsetof(struct warden_msg, text) + 1;
-	msg.msg_iov = &iov;
-	msg.msg_iovlen = 1;
-	memset(&control, 0, sizeof control);
-	msg.msg_control = control.buf;
-	msg.msg_controllen = sizeof control.buf;
-	c = CMSG_FIRSTHDR(&msg);
-	c->cmsg_level = SOL_SOCKET;
-	c->cmsg_type = SCM_RIGHTS;
-	c->cmsg_len = CMSG_LEN(sizeof(int));
-	memcpy(CMSG_DATA(c), &fd, sizeof fd);
-	do
-		n = sendmsg(sock, &msg, MSG_NOSIGNAL);
-	while (n < 0 && errno == EINTR);
-	return n < 0 ? -1 : 0;
-}
-
-int
-warden_recv_fd(int sock, struct warden_msg *m, int *fd)
-{
-	union {
-		struct cmsghdr align;
-		char buf[CMSG_SPACE(sizeof(int))];
-	} control;
-	struct msghdr msg;
-	struct iovec iov;
-	struct cmsghdr *c;
-	size_t len;
-	ssize_t n;
-
-	*fd = -1;
-	memset(&msg, 0, sizeof msg);
-	iov.iov_base = m;
-	iov.iov_len = sizeof *m;
-	msg.msg_iov = &iov;
-	msg.msg_iovlen = 1;
-	msg.msg_control = control.buf;
-	msg.msg_controllen = sizeof control.buf;
-	do
-		n = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC);
-	while (n < 0 && errno == EINTR);
-	if (n <= 0)
-		return n < 0 ? -1 : 0;
-	for (c = CMSG_FIRSTHDR(&msg); c != NULL; c = CMSG_NXTHDR(&msg, c)) {
-		if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS &&
-		    c->cmsg_len == CMSG_LEN(sizeof(int)))
-			memcpy(fd, CMSG_DATA(c), sizeof *fd);
-	}
-	if ((size_t)n < offsetof(struct warden_msg, text)) {
-		if (*fd >= 0)
-			close(*fd);
-		*fd = -1;
-		errno = EPROTO;
-		return -1;
-	}
-	len = (size_t)n - offsetof(struct warden_msg, text);
-	if (len >= sizeof m->text)
-		len = sizeof m->text - 1;
-	m->text[len] = '\0';
-	return 1;
-}
-
-int
-warden_send_op(int sock, const struct rollback_op *op, int fd)
-{
-	struct warden_msg m;
-	struct buf b = BUF_INIT;
-	union {
-		struct cmsghdr align;
-		char buf[CMSG_SPACE(sizeof(int))];
-	} control;
-	struct msghdr msg;
-	struct iovec iov;
-	struct cmsghdr *c;
-	ssize_t n;
-
-	memset(&m, 0, WARDEN_HEADER);
-	m.type = WARDEN_APPLY;
-	buf_add(&b, &m, WARDEN_HEADER);
-	rollback_op_encode(&b, op);
-	if (b.len > WARDEN_PACKET_MAX) {
-		buf_free(&b);
-		errno = EMSGSIZE;
-		return -1;
-	}
-	memset(&msg, 0, sizeof msg);
-	iov.iov_base = b.data;
-	iov.iov_len = b.len;
+	iov.iov_base = (void *)data;
+	iov.iov_len = len;
 	msg.msg_iov = &iov;
 	msg.msg_iovlen = 1;
 	if (fd >= 0) {
@@ -224,8 +134,56 @@ warden_send_op(int sock, const struct rollback_op *op, int fd)
 	do
 		n = sendmsg(sock, &msg, MSG_NOSIGNAL);
 	while (n < 0 && errno == EINTR);
-	buf_free(&b);
 	return n < 0 ? -1 : 0;
+}
+
+static int warden_recv_packet(int, char *, size_t, size_t *, int *);
+
+int
+warden_send_fd(int sock, int type, int value, int fd)
+{
+	struct warden_msg m;
+
+	memset(&m, 0, WARDEN_HEADER + 1);
+	m.type = type;
+	m.value = value;
+	return warden_sendmsg(sock, &m, WARDEN_HEADER + 1, fd);
+}
+
+int
+warden_recv_fd(int sock, struct warden_msg *m, int *fd)
+{
+	size_t len;
+	int rc = warden_recv_packet(sock, (char *)m, sizeof *m, &len, fd);
+
+	if (rc != 1)
+		return rc;
+	len -= WARDEN_HEADER;
+	if (len >= sizeof m->text)
+		len = sizeof m->text - 1;
+	m->text[len] = '\0';
+	return 1;
+}
+
+int
+warden_send_op(int sock, const struct rollback_op *op, int fd)
+{
+	struct warden_msg m;
+	struct buf b = BUF_INIT;
+	int rc;
+
+	memset(&m, 0, WARDEN_HEADER);
+	m.type = WARDEN_APPLY;
+	buf_add(&b, &m, WARDEN_HEADER);
+	rollback_op_encode(&b, op);
+	if (b.len > WARDEN_PACKET_MAX) {
+		buf_free(&b);
+		errno = EMSGSIZE;
+		return -1;
+	}
+	rc = warden_sendmsg(sock, b.data, b.len, fd);
+	buf_free(&b);
+	return rc;
 }
 
 /*
