@@ -18,7 +18,7 @@ CKPT = os.path.abspath(sys.argv[2])
 REPORT = sys.argv[3]
 RUNS = int(os.environ.get("BENCH_RUNS", "31"))
 BASE = os.environ.get("BENCH_DIR", "/var/tmp")
-ALL_SECTIONS = ("status", "checkpoint", "promote", "tui", "review")
+ALL_SECTIONS = ("status", "checkpoint", "promote", "tui", "review", "net")
 SECTIONS = os.environ.get("BENCH_SECTIONS", ",".join(ALL_SECTIONS)).split(",")
 
 
@@ -2122,6 +2122,513 @@ def report_review(files, big, seconds, loads):
     return lines
 
 
+# The network proxy of --net allow: a 1 GiB download and 1,000 small
+# requests from inside `airlock run --headless --net allow:localhost:PORT`
+# through airlock's proxy, against the same transfers made directly on the
+# host, in turns in the same run. The server runs outside the sandbox on
+# 127.0.0.1; the clients time themselves (curl's own timing, a Python
+# loop's), so airlock's start is not counted.
+
+NET_RUNS = int(os.environ.get("BENCH_NET_RUNS", "5"))
+NET_BIG = 1 << 30
+NET_SMALL = 100
+NET_REQUESTS = 1000
+NET_RATIO = 0.8          # of direct throughput, at least
+NET_ADDED_MS = 1.0       # added per request, under
+NET_DOWNLOADS = ("direct", "http", "connect", "socks")
+NET_LATENCIES = ("direct", "http", "connect", "socks",
+                 "direct+ka", "http+ka", "connect+ka")
+
+# GET /real and /zero: NET_BIG bytes with sendfile(2) from a file in tmpfs
+# (random data; a sparse file, i.e. the zero page over and over); anything
+# else: NET_SMALL bytes. A thread per connection; keep-alive unless the
+# request says close.
+NET_SERVER = r'''
+import os, socket, sys, threading
+portfile, real, zero, small = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+files = {b"/real": real, b"/zero": zero}
+body = b"x" * (small - 1) + b"\n"
+
+def handle(c):
+    try:
+        c.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        buf = b""
+        while True:
+            while b"\r\n\r\n" not in buf:
+                d = c.recv(65536)
+                if not d:
+                    return
+                buf += d
+            head, buf = buf.split(b"\r\n\r\n", 1)
+            lines = head.split(b"\r\n")
+            path = lines[0].split(b" ")[1]
+            path = path[path.find(b"/", path.find(b"//") + 2):] if path.startswith(b"http") else path
+            close = b"connection: close" in (l.lower() for l in lines[1:])
+            if path in files:
+                with open(files[path], "rb") as f:
+                    c.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n"
+                              b"Content-Type: application/octet-stream\r\n\r\n" %
+                              os.fstat(f.fileno()).st_size)
+                    c.sendfile(f)
+            else:
+                c.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\nContent-Type: "
+                          b"text/plain\r\n%s\r\n" % (len(body), b"Connection: close\r\n"
+                                                     if close else b"") + body)
+            if close:
+                return
+    except OSError:
+        pass
+    finally:
+        c.close()
+
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", 0))
+s.listen(1024)
+with open(portfile + ".tmp", "w") as f:
+    f.write(str(s.getsockname()[1]))
+os.rename(portfile + ".tmp", portfile)
+while True:
+    c, _ = s.accept()
+    threading.Thread(target=handle, args=(c,), daemon=True).start()
+'''
+
+# python3 CLIENT KINDS PORT N: for each kind (comma-separated) N requests
+# of /small, each timed from connect(2) (or from sending the request, for
+# KIND+ka: N requests on one connection) until the whole response is
+# read; prints {kind: [seconds]} as JSON. Kinds: direct (127.0.0.1:PORT),
+# http (GET http://localhost:PORT/small to the proxy on :3128), connect
+# (CONNECT localhost:PORT, then GET), socks (SOCKS5 on :1080, the name
+# localhost).
+NET_CLIENT = r'''
+import json, socket, sys, time
+kinds, port, n = sys.argv[1].split(","), int(sys.argv[2]), int(sys.argv[3])
+host = "localhost:%d" % port
+
+def conn(p):
+    s = socket.create_connection(("127.0.0.1", p))
+    s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    return s
+
+def head(s, buf, what):
+    while b"\r\n\r\n" not in buf:
+        d = s.recv(65536)
+        if not d:
+            raise RuntimeError("%s: the connection closed in the head: %r" % (what, buf))
+        buf += d
+    h, rest = buf.split(b"\r\n\r\n", 1)
+    if not h.startswith((b"HTTP/1.1 200", b"HTTP/1.0 200")):
+        raise RuntimeError("%s: %r" % (what, h))
+    return h, rest
+
+def response(s, buf=b""):
+    """Reads one response; what came after it."""
+    h, rest = head(s, buf, "GET")
+    want = None
+    for line in h.split(b"\r\n")[1:]:
+        k, _, v = line.partition(b":")
+        if k.strip().lower() == b"content-length":
+            want = int(v)
+    if want is None:
+        raise RuntimeError("no Content-Length: %r" % h)
+    while len(rest) < want:
+        d = s.recv(65536)
+        if not d:
+            raise RuntimeError("a short body")
+        rest += d
+    return rest[want:]
+
+def get(path, close):
+    return ("GET %s HTTP/1.1\r\nHost: %s\r\n%s\r\n" % (
+        path, host, "Connection: close\r\n" if close else "")).encode()
+
+def tunnel(s):
+    s.sendall(("CONNECT %s HTTP/1.1\r\nHost: %s\r\n\r\n" % (host, host)).encode())
+    if head(s, b"", "CONNECT")[1]:
+        raise RuntimeError("CONNECT: bytes after the reply")
+
+def socks(s):
+    s.sendall(b"\x05\x01\x00")
+    if s.recv(2) != b"\x05\x00":
+        raise RuntimeError("SOCKS5: the greeting was refused")
+    s.sendall(b"\x05\x01\x00\x03\x09localhost" + port.to_bytes(2, "big"))
+    r = b""
+    while len(r) < 10:
+        d = s.recv(10 - len(r))
+        if not d:
+            raise RuntimeError("SOCKS5: the connection closed")
+        r += d
+    if r[1] != 0:
+        raise RuntimeError("SOCKS5: reply %d" % r[1])
+
+def opened(kind):
+    """A connection that takes GET PATH, and PATH."""
+    if kind == "direct":
+        return conn(port), "/small"
+    if kind == "http":
+        return conn(3128), "http://%s/small" % host
+    s = conn(3128 if kind == "connect" else 1080)
+    (tunnel if kind == "connect" else socks)(s)
+    return s, "/small"
+
+out = {}
+for kind in kinds:
+    name, kept = kind.partition("+")[::2]
+    times = []
+    if kept:
+        s, path = opened(name)
+        buf = b""
+        for i in range(n):
+            t = time.perf_counter()
+            s.sendall(get(path, False))
+            buf = response(s, buf)
+            times.append(time.perf_counter() - t)
+        s.close()
+    else:
+        for i in range(n):
+            t = time.perf_counter()
+            s, path = opened(name)
+            s.sendall(get(path, True))
+            response(s)
+            s.close()
+            times.append(time.perf_counter() - t)
+    out[kind] = times
+print("lat " + json.dumps(out))
+'''
+
+
+def net_world(work):
+    """A tree (a git repository) holding the client, a store, a HOME, and
+    the two files of NET_BIG bytes (in /dev/shm when there is one)."""
+    tree = os.path.join(work, "net-tree")
+    os.makedirs(tree)
+    subprocess.run(["git", "init", "-q", tree], check=True)
+    with open(os.path.join(tree, "netclient.py"), "w") as f:
+        f.write(NET_CLIENT)
+    home = os.path.join(work, "net-home")
+    os.makedirs(home)
+    env = dict(os.environ, HOME=home, AIRLOCK_HOME=os.path.join(work, "net-store"),
+               LANG="C.UTF-8")
+    for k in ("http_proxy", "https_proxy", "all_proxy", "no_proxy", "ftp_proxy"):
+        env.pop(k, None)
+        env.pop(k.upper(), None)
+    shm = "/dev/shm" if os.access("/dev/shm", os.W_OK) else work
+    real = os.path.join(shm, "airlock-bench-%d-real" % os.getpid())
+    zero = os.path.join(shm, "airlock-bench-%d-zero" % os.getpid())
+    block = os.urandom(1 << 20)
+    with open(real, "wb") as f:
+        for _ in range(NET_BIG >> 20):
+            f.write(block)
+    with open(zero, "wb") as f:
+        f.truncate(NET_BIG)
+    return tree, env, real, zero
+
+
+def net_server(work, real, zero):
+    """The server's process and port."""
+    script = os.path.join(work, "netserver.py")
+    with open(script, "w") as f:
+        f.write(NET_SERVER)
+    portfile = os.path.join(work, "net.port")
+    srv = subprocess.Popen([sys.executable, script, portfile, real, zero, str(NET_SMALL)],
+                           stdin=subprocess.DEVNULL)
+    end = time.perf_counter() + 10
+    while not os.path.exists(portfile):
+        if time.perf_counter() > end or srv.poll() is not None:
+            srv.kill()
+            raise RuntimeError("bench: the network benchmark's server did not start")
+        time.sleep(0.02)
+    with open(portfile) as f:
+        return srv, int(f.read())
+
+
+def net_script(side, port):
+    """The shell script of one side's turn: the downloads (each line says
+    when it began and ended), then the requests."""
+    curl = "t0=$(date +%%s.%%N); curl -s --noproxy %s -o /dev/null -w 'dl %s %s " \
+           "%%{speed_download} %%{size_download} %%{http_code}' %s %s/%s; " \
+           "echo \" $t0 $(date +%%s.%%N)\""
+    lines = []
+    for src in ("real", "zero"):
+        if side == "direct":
+            lines.append(curl % ("'*'", "direct", src, "", "http://127.0.0.1:%d" % port, src))
+            continue
+        url = "http://localhost:%d" % port
+        for route, opt in (("http", "-x http://127.0.0.1:3128"),
+                           ("connect", "-p -x http://127.0.0.1:3128"),
+                           ("socks", "--socks5-hostname 127.0.0.1:1080")):
+            lines.append(curl % ("''", route, src, opt, url, src))
+    kinds = [k for k in NET_LATENCIES if (k.split("+")[0] == "direct") == (side == "direct")]
+    lines.append("%s netclient.py %s %d %d" % (sys.executable, ",".join(kinds), port,
+                                               NET_REQUESTS))
+    return "\n".join(lines)
+
+
+def task_cpu(pid):
+    """CPU seconds of all the threads of a process so far (schedstat: ns,
+    finer than stat's ticks); None once it is gone."""
+    total = 0
+    try:
+        for tid in os.listdir("/proc/%d/task" % pid):
+            try:
+                with open("/proc/%d/task/%s/schedstat" % (pid, tid)) as f:
+                    total += int(f.read().split()[0])
+            except (FileNotFoundError, ProcessLookupError):
+                pass
+    except (FileNotFoundError, ProcessLookupError):
+        return None
+    return total / 1e9
+
+
+def cpu_between(samples, t0, t1):
+    """CPU seconds spent between the times t0 and t1, from (time, CPU
+    seconds) samples, interpolated."""
+    def at(t):
+        for (ta, ca), (tb, cb) in zip(samples, samples[1:]):
+            if ta <= t <= tb:
+                return ca + (cb - ca) * (t - ta) / (tb - ta) if tb > ta else ca
+        return samples[-1][1] if t > samples[-1][0] else samples[0][1]
+    return at(t1) - at(t0)
+
+
+def net_turn(side, tree, env, port):
+    """One side's turn: {"dl": {(route, src): bytes/s}, "cpu": {(route,
+    src): CPU seconds of airlock's supervisor (the proxy's process) during
+    that download}, "lat": {kind: [seconds]}, "load": ...}."""
+    import threading
+
+    script = net_script(side, port)
+    argv = ["sh", "-c", script]
+    if side == "airlock":
+        argv = [BIN, "run", "--headless", "--net", "allow:localhost:%d" % port, "--"] + argv
+    r = {"load": os.getloadavg()[0], "dl": {}, "cpu": {}}
+    p = subprocess.Popen(argv, cwd=tree, env=env, stdin=subprocess.DEVNULL,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    samples = []
+
+    def sample():
+        # every 20 ms: light enough beside a proxy busy on one of 2 cores
+        while p.poll() is None:
+            c = task_cpu(p.pid)
+            if c is not None:
+                samples.append((time.time(), c))
+            time.sleep(0.02)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    if side == "airlock":
+        sampler.start()
+    out, err = p.communicate()
+    if side == "airlock":
+        sampler.join()
+    for line in out.splitlines():
+        if line.startswith("dl "):
+            _, route, src, speed, size, code, t0, t1 = line.split()
+            if code != "200" or int(size) != NET_BIG:
+                raise RuntimeError("net: %s, %s: HTTP %s, %s bytes\n%s" % (
+                    route, src, code, size, err[-3000:]))
+            r["dl"][route, src] = float(speed)
+            if samples:
+                r["cpu"][route, src] = cpu_between(samples, float(t0), float(t1))
+        elif line.startswith("lat "):
+            r["lat"] = json.loads(line[4:])
+    if p.returncode != 0 or "lat" not in r:
+        raise RuntimeError("net: %s exited %d:\n%s\n%s" % (
+            side, p.returncode, out[-3000:], err[-3000:]))
+    return r
+
+
+def pctl(values, p):
+    v = sorted(values)
+    return v[min(len(v) - 1, int(len(v) * p))]
+
+
+def net_runs_text(r):
+    """One turn in words, for the log and the report's every run."""
+    return "%s; %s; load %.2f" % (
+        ", ".join("%s %s %.0f MB/s%s" % (
+            k[0], k[1], v / 1e6,
+            " (airlock %.2f s CPU)" % r["cpu"][k] if k in r["cpu"] else "")
+            for k, v in sorted(r["dl"].items())),
+        ", ".join("%s %s (p99 %s)" % (k, fmt_ms(med(v) * 1000), fmt_ms(pctl(v, 0.99) * 1000))
+                  for k, v in r["lat"].items()),
+        r["load"])
+
+
+def net_section(work):
+    started = time.time()
+    loads = [os.getloadavg()[0]]
+    tree, env, real, zero = net_world(work)
+    srv = None
+    runs = {"direct": [], "airlock": []}
+    try:
+        srv, port = net_server(work, real, zero)
+        for i in range(NET_RUNS):
+            for side in (("direct", "airlock") if i % 2 == 0 else ("airlock", "direct")):
+                r = net_turn(side, tree, env, port)
+                runs[side].append(r)
+                log("net: %s, round %d: %s" % (side, i + 1, net_runs_text(r)))
+    finally:
+        if srv is not None:
+            srv.kill()
+            srv.wait()
+        for f in (real, zero):
+            os.unlink(f)
+    loads.append(os.getloadavg()[0])
+    return report_net(runs, time.time() - started, loads)
+
+
+def report_net(runs, seconds, loads):
+    def verdict(ok):
+        return "met" if ok else "not met"
+
+    def side(route):
+        return "direct" if route.split("+")[0] == "direct" else "airlock"
+
+    def speed(route, src):
+        return med([r["dl"][route, src] for r in runs[side(route)]]) / 1e6
+
+    def cpu(route, src):
+        """airlock's CPU seconds per GiB, and the share of the transfer's
+        time it was on a CPU (medians); None without samples."""
+        rs = [r for r in runs["airlock"] if (route, src) in r["cpu"]]
+        if not rs:
+            return None
+        gib = NET_BIG / float(1 << 30)
+        return (med([r["cpu"][route, src] / gib for r in rs]),
+                med([r["cpu"][route, src] * r["dl"][route, src] / NET_BIG for r in rs]))
+
+    def lat(kind, f):
+        """The median over the runs of f(the run's request times), in ms."""
+        return med([f(r["lat"][kind]) for r in runs[side(kind)]]) * 1000
+
+    routes = {"direct": "direct (`curl http://127.0.0.1:PORT/...` on the host)",
+              "http": "plain HTTP proxy (`curl -x http://127.0.0.1:3128`)",
+              "connect": "CONNECT (`curl -p -x http://127.0.0.1:3128`)",
+              "socks": "SOCKS5 (`curl --socks5-hostname 127.0.0.1:1080`)"}
+    kinds = {"direct": "direct (127.0.0.1:PORT)",
+             "http": "plain HTTP proxy (`GET http://localhost:PORT/...` to :3128)",
+             "connect": "CONNECT (`CONNECT localhost:PORT`, then GET)",
+             "socks": "SOCKS5 (:1080, the name localhost)",
+             "direct+ka": "kept alive: direct, one connection",
+             "http+ka": "kept alive: plain HTTP proxy, one client connection "
+                        "(the proxy opens a new one upstream per request)",
+             "connect+ka": "kept alive: one CONNECT tunnel"}
+    lines = [
+        "## Network proxy (issue: network)",
+        "",
+        "Transfers from inside `airlock run --headless --net allow:localhost:PORT`, "
+        "through airlock's proxy (the supervisor's, core/proxy.c), against the "
+        "same transfers made directly on the host, in the same run on this "
+        "machine (%d cores; %.0f s; 1-minute load average %.2f at the start, "
+        "%.2f at the end)." % (os.cpu_count(), seconds, loads[0], loads[1]),
+        "",
+        "- The server runs on 127.0.0.1 outside the sandbox: Python, a thread "
+        "per connection, %s bytes (1 GiB) sent with sendfile(2) from a file in "
+        "tmpfs, or %d bytes for a small request." % ("{:,}".format(NET_BIG), NET_SMALL),
+        "- %d rounds; in each, the direct side and the airlock side take turns "
+        "(which goes first alternates); every figure is a median of the %d "
+        "rounds. A side's turn is one shell script: the downloads, then the "
+        "small requests; on the airlock side the script is the sandbox's "
+        "command, and the clients time themselves, so airlock's start is not "
+        "counted." % (NET_RUNS, NET_RUNS),
+        "",
+        "### 1 GiB download",
+        "",
+        "`curl -s -o /dev/null -w '%%{speed_download}'` (curl's own timing of "
+        "the transfer), of two files of 1 GiB (%.2f GB): random data (distinct "
+        "pages, as a real download), and a sparse file (the zero page over and "
+        "over: the server costs next to nothing and the direct client copies "
+        "from one page that stays in the CPU's cache, the most a proxy that "
+        "copies the bytes could be behind). airlock's CPU: the CPU time of all "
+        "the threads of airlock's supervisor (the proxy is one of them; "
+        "/proc/PID/task/*/schedstat sampled every 20 ms) over the download, "
+        "per GiB, and as a share of the transfer's time (100 %%: a CPU busy "
+        "with the proxy all along)." % (NET_BIG / 1e9),
+        "",
+        "| route | random data | / direct | airlock's CPU | sparse file | / direct | airlock's CPU |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
+
+    def cpu_cell(route, src):
+        c = cpu(route, src) if route != "direct" else None
+        return "-" if c is None else "%.2f s/GiB (%.0f %%)" % (c[0], 100 * c[1])
+
+    for route in NET_DOWNLOADS:
+        real, zero = speed(route, "real"), speed(route, "zero")
+        dr, dz = speed("direct", "real"), speed("direct", "zero")
+        lines.append("| %s | %.0f MB/s | %s | %s | %.0f MB/s | %s | %s |" % (
+            routes[route], real, "-" if route == "direct" else "%.0f %%" % (100 * real / dr),
+            cpu_cell(route, "real"),
+            zero, "-" if route == "direct" else "%.0f %%" % (100 * zero / dz),
+            cpu_cell(route, "zero")))
+    busy = [cpu(k, src) for k in NET_DOWNLOADS[1:] for src in ("real", "zero")]
+    busy = [c[1] for c in busy if c is not None]
+    if busy and min(busy) >= 0.9:
+        lines += [
+            "",
+            "- airlock's supervisor is on a CPU for at least %.0f %% of every "
+            "proxied download: the proxy, one thread, is what limits the "
+            "throughput." % (100 * min(busy)),
+        ]
+    lines += [
+        "",
+        "### %s small requests" % "{:,}".format(NET_REQUESTS),
+        "",
+        "One Python process sends %s requests in a row for %d bytes each "
+        "(the same script on the host and in the sandbox): each on a new "
+        "connection (connect(2), the proxy's handshake if any, `GET` with "
+        "`Connection: close`, the whole response read, close), as most "
+        "agents' tools do, timed from connect(2) until the response is read; "
+        "and, kept alive, on one connection, each timed from sending the "
+        "request. Per round the median and the 99th percentile of the %s; the "
+        "table shows their medians over the rounds, and what the proxy adds to "
+        "the direct median." % ("{:,}".format(NET_REQUESTS), NET_SMALL,
+                                "{:,}".format(NET_REQUESTS)),
+        "",
+        "| route | median | 99th percentile | added (median) |",
+        "|---|---:|---:|---:|",
+    ]
+    for kind in NET_LATENCIES:
+        base = "direct+ka" if kind.endswith("+ka") else "direct"
+        m = lat(kind, med)
+        lines.append("| %s | %s | %s | %s |" % (
+            kinds[kind], fmt_ms(m), fmt_ms(lat(kind, lambda v: pctl(v, 0.99))),
+            "-" if side(kind) == "direct" else fmt_ms(m - lat(base, med))))
+    proxied = NET_DOWNLOADS[1:]
+    added = {k: lat(k, med) - lat("direct", med) for k in ("http", "connect", "socks")}
+    most = max(added, key=added.get)
+    lines += [
+        "",
+        "Targets (\"throughput of a 1 GB download through the proxy and the "
+        "latency of 1,000 small requests, against the same transfers without "
+        "airlock: at least 80 % of direct throughput and under 1 ms added per "
+        "request\"):",
+        "",
+    ]
+    for src, what in (("real", "random data"), ("zero", "sparse file")):
+        worst = min(proxied, key=lambda k: speed(k, src))
+        d = speed("direct", src)
+        lines.append("- 1 GiB, %s: the slowest route (%s) %.0f MB/s, %.0f %% of direct "
+                     "%.0f MB/s (%s)." % (what, worst, speed(worst, src),
+                                         100 * speed(worst, src) / d, d,
+                                         verdict(speed(worst, src) >= NET_RATIO * d)))
+    lines += [
+        "- A request on a new connection: the most added (%s) %s per request "
+        "(%s); plain HTTP %s, CONNECT %s, SOCKS5 %s." % (
+            most, fmt_ms(added[most]), verdict(added[most] < NET_ADDED_MS),
+            fmt_ms(added["http"]), fmt_ms(added["connect"]), fmt_ms(added["socks"])),
+        "",
+        "<details><summary>Every run</summary>",
+        "",
+    ]
+    for i in range(NET_RUNS):
+        first = "direct" if i % 2 == 0 else "airlock"
+        for s in (first, "airlock" if first == "direct" else "direct"):
+            lines.append("- round %d, %s: %s" % (i + 1, s, net_runs_text(runs[s][i])))
+    lines += ["", "</details>", ""]
+    return lines
+
+
 def split_report(text):
     """The report's header lines and its "## " sections, in order:
     (header, [(title line, lines)])."""
@@ -2181,6 +2688,8 @@ def main():
             sections.append(tui_section(work))
         if "review" in SECTIONS:
             sections.append(review_section(work))
+        if "net" in SECTIONS:
+            sections.append(net_section(work))
     finally:
         rmtree(work)
     lines = [
