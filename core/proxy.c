@@ -43,7 +43,7 @@
  */
 
 #define PROXY_BUF (64 * 1024)
-#define PROXY_PIPE (256 * 1024)  /* asked of each splice(2) pipe */
+#define PROXY_PIPE (1024 * 1024) /* asked of each splice(2) pipe */
 #define PROXY_PIPES_MAX 64       /* connections with pipes (4 fds each) */
 #define PROXY_HEADER_MS 10000
 #define PROXY_CONNECT_MS 10000
