@@ -1411,6 +1411,9 @@ struct review {
 int review_load(struct review *, struct store *, const struct session *,
     const struct turn_range *range, char **cause);
 void review_free(struct review *);
+/* Moves the review src into dst (dst's old one freed; src left empty):
+ * a review holds pointers into itself, so it is never copied. */
+void review_move(struct review *dst, struct review *src);
 /* Fills file i's approval state and conflict marks (reads its content;
  * cached until review_forget). 0 or -1 with *cause. */
 int review_file_state(struct review *, size_t i, char **cause);

@@ -491,6 +491,19 @@ review_sides_drop(struct review *r)
 }
 
 void
+review_move(struct review *dst, struct review *src)
+{
+	/* the changeset points at one of its own members */
+	int scan = src->cs.changes == &src->cs.scan;
+
+	review_free(dst);
+	*dst = *src;
+	if (src->cs.changes != NULL)
+		dst->cs.changes = scan ? &dst->cs.scan : &dst->cs.turn.changes;
+	memset(src, 0, sizeof *src);
+}
+
+void
 review_free(struct review *r)
 {
 	review_sides_drop(r);

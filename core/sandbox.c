@@ -567,6 +567,11 @@ sandbox_abort(struct sandbox *sb)
 	if (sb->sfd >= 0)
 		close(sb->sfd);
 	sb->sfd = -1;
+	for (int i = 0; i < 2; i++) {
+		if (sb->proxy_fd[i] >= 0)
+			close(sb->proxy_fd[i]);
+		sb->proxy_fd[i] = -1;
+	}
 	sandbox_block(SIG_UNBLOCK);
 }
 

@@ -194,6 +194,7 @@ review_cmd_loop(struct review_cmd *rc, int sfd)
 		if (pfd[2].revents & (POLLIN | POLLHUP | POLLERR)) {
 			review_pane_job(rc->rp);
 			rc->dirty = 1;
+			work = 1;  /* it may have loaded again */
 		}
 		if (review_pane_busy(rc->rp) != NULL)
 			rc->dirty = 1;

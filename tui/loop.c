@@ -106,6 +106,7 @@ struct loop {
 	int cursor_shape;          /* as last sent to the outer terminal */
 	char *title;               /* as last sent */
 	char *clipboard;           /* the last copy, for paste-buffer */
+	char *allow_entry;         /* what PROMPT_ALLOW asks about */
 
 	int quitting;
 	int64_t quit_at;
@@ -131,6 +132,12 @@ loop_message(struct loop *l, const char *fmt, ...)
 	if (vasprintf(&l->status.message, fmt, ap) < 0)
 		l->status.message = NULL;
 	va_end(ap);
+	/* paths the agent named may hold \r or \b: curses would move the
+	 * cursor for them over the line */
+	for (char *p = l->status.message; p != NULL && *p != '\0'; p++) {
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			*p = '?';
+	}
 	l->status.message_until = loop_now() + LOOP_MESSAGE_MS;
 	l->dirty = 1;
 }
@@ -787,12 +794,17 @@ loop_net_action(struct loop *l, key_code key)
 	case ACTION_ALLOW:
 		if (l->net_sel >= l->nrefused)
 			break;
+		/* the answer allows exactly what was asked about, whatever
+		 * the agent's refusals do to the list meanwhile */
 		entry = loop_refused_entry(&l->refused[l->net_sel]);
+		free(l->allow_entry);
+		l->allow_entry = entry;
 		l->prompt = PROMPT_ALLOW;
 		buf_reset(&l->prompt_text);
-		buf_printf(&l->prompt_text, "allow %s for the rest of this "
-		    "session? [y/N] (policy files stay as they are)", entry);
-		free(entry);
+		buf_addstr(&l->prompt_text, "allow ");
+		quote_path(&l->prompt_text, entry, strlen(entry), 0);
+		buf_addstr(&l->prompt_text, " for the rest of this session? "
+		    "[y/N] (policy files stay as they are)");
 		break;
 	default:
 		break;
@@ -803,23 +815,33 @@ loop_net_action(struct loop *l, key_code key)
 static void
 loop_net_allow(struct loop *l)
 {
-	char *entry, *cause = NULL;
+	char *entry = l->allow_entry, *cause = NULL, *e;
+	size_t i;
 
-	if (l->net_sel >= l->nrefused)
+	l->allow_entry = NULL;
+	if (entry == NULL)
 		return;
-	entry = loop_refused_entry(&l->refused[l->net_sel]);
 	if (proxy_allow(l->sb->proxy, entry, &cause) != 0) {
 		loop_message(l, "allow %s: %s", entry, cause);
 		free(cause);
-	} else {
-		loop_message(l, "%s is allowed until the session ends", entry);
-		loop_refused_free(&l->refused[l->net_sel]);
-		memmove(l->refused + l->net_sel, l->refused + l->net_sel + 1,
-		    (l->nrefused - l->net_sel - 1) * sizeof *l->refused);
-		l->nrefused--;
-		if (l->net_sel > 0 && l->net_sel >= l->nrefused)
-			l->net_sel--;
+		free(entry);
+		return;
 	}
+	loop_message(l, "%s is allowed until the session ends", entry);
+	for (i = 0; i < l->nrefused; i++) {
+		e = loop_refused_entry(&l->refused[i]);
+		if (strcmp(e, entry) == 0) {
+			loop_refused_free(&l->refused[i]);
+			memmove(l->refused + i, l->refused + i + 1,
+			    (l->nrefused - i - 1) * sizeof *l->refused);
+			l->nrefused--;
+			free(e);
+			break;
+		}
+		free(e);
+	}
+	if (l->net_sel > 0 && l->net_sel >= l->nrefused)
+		l->net_sel--;
 	free(entry);
 }
 
@@ -1595,6 +1617,7 @@ loop_run(struct loop *l)
 		if (pfd[PFD_REVIEW].revents & (POLLIN | POLLHUP | POLLERR) &&
 		    l->review != NULL) {
 			review_pane_job(l->review);
+			l->review_work = 1;  /* it may have loaded again */
 			l->dirty = 1;
 		}
 		if (l->review_work && l->review != NULL && !l->dirty) {
@@ -1619,6 +1642,33 @@ loop_run(struct loop *l)
 		loop_after_output(l);
 	}
 	return rc;
+}
+
+/*
+ * The session ends while the review runs a command (a promotion, a
+ * reject): it may be waiting for this airlock's answers on ctl.sock, so
+ * they are served until it is done (never killed: a promotion finishes).
+ */
+static void
+loop_review_finish(struct loop *l)
+{
+	struct pollfd pfd[2 + CONTROL_POLLFDS];
+	size_t n;
+
+	while (l->review != NULL && review_pane_busy(l->review) != NULL) {
+		pfd[0].fd = review_pane_fd(l->review);
+		pfd[0].events = POLLIN;
+		pfd[1].fd = worker_fd(l->worker);
+		pfd[1].events = POLLIN;
+		n = control_server_pollfds(l->server, pfd + 2);
+		if (poll(pfd, 2 + (nfds_t)n, 1000) < 0 && errno != EINTR)
+			break;
+		if (pfd[1].revents & POLLIN)
+			loop_worker_done(l);
+		control_server_dispatch(l->server, pfd + 2, loop_request, l);
+		if (pfd[0].revents & (POLLIN | POLLHUP | POLLERR))
+			review_pane_job(l->review);
+	}
 }
 
 static void
@@ -1726,6 +1776,7 @@ tui_run(struct store *st, const struct session *s, struct sandbox *sb,
 	buf_free(&errors);
 
 	rc = loop_run(&l);
+	loop_review_finish(&l);
 
 	loop_tty_restore(&l);
 	endwin();
@@ -1748,6 +1799,7 @@ tui_run(struct store *st, const struct session *s, struct sandbox *sb,
 	free(l.status.message);
 	free(l.title);
 	free(l.clipboard);
+	free(l.allow_entry);
 	buf_free(&l.to_pty);
 	buf_free(&l.held);
 	buf_free(&l.prompt_text);

@@ -520,7 +520,7 @@ rp_changes(const struct review_pane *rp, size_t start, size_t end,
 
 /* ---- undo ------------------------------------------------------------- */
 
-static void
+static int
 rp_undo_push(struct review_pane *rp, size_t i)
 {
 	const struct change *ch = rp_file(rp, i)->ch;
@@ -533,7 +533,7 @@ rp_undo_push(struct review_pane *rp, size_t i)
 	    &cause);
 	if (got < 0) {
 		free(cause);
-		return;
+		return -1;
 	}
 	u.had = got == 0;
 	u.path = xmemdup(ch->path, ch->pathlen + 1);
@@ -547,6 +547,18 @@ rp_undo_push(struct review_pane *rp, size_t i)
 	}
 	rp->undo = xreallocarray(rp->undo, rp->nundo + 1, sizeof *rp->undo);
 	rp->undo[rp->nundo++] = u;
+	return 0;
+}
+
+/* Takes back the undo entry just pushed (the action failed). */
+static void
+rp_undo_pop(struct review_pane *rp, int pushed)
+{
+	if (!pushed || rp->nundo == 0)
+		return;
+	rp->nundo--;
+	free(rp->undo[rp->nundo].path);
+	approval_free(&rp->undo[rp->nundo].a);
 }
 
 static size_t
@@ -614,18 +626,16 @@ rp_approve_file(struct review_pane *rp, size_t i)
 {
 	struct review_file *f;
 	char *cause = NULL;
-	int on;
+	int on, pushed;
 
 	rp_state(rp, i);
 	f = rp_file(rp, i);
 	on = f->approval != APPROVAL_APPROVED;
-	rp_undo_push(rp, i);
+	pushed = rp_undo_push(rp, i) == 0;
 	if (review_approve_file(&rp->rv, i, on, &cause) != 0) {
 		rp_message(rp, "approve: %s", cause);
 		free(cause);
-		rp->nundo--;
-		free(rp->undo[rp->nundo].path);
-		approval_free(&rp->undo[rp->nundo].a);
+		rp_undo_pop(rp, pushed);
 		return -1;
 	}
 	rp_after_approval(rp, i);
@@ -640,14 +650,12 @@ rp_approve_lines(struct review_pane *rp, const uint32_t *changes, size_t n,
 {
 	size_t i = rp->dfile;
 	char *cause = NULL;
+	int pushed = rp_undo_push(rp, i) == 0;
 
-	rp_undo_push(rp, i);
 	if (review_approve_lines(&rp->rv, i, changes, n, on, &cause) != 0) {
 		rp_message(rp, "%s: %s", on ? "approve" : "unapprove", cause);
 		free(cause);
-		rp->nundo--;
-		free(rp->undo[rp->nundo].path);
-		approval_free(&rp->undo[rp->nundo].a);
+		rp_undo_pop(rp, pushed);
 		return -1;
 	}
 	rp_after_approval(rp, i);
@@ -910,7 +918,14 @@ rp_job_done(struct review_pane *rp, enum rp_job job, int status)
 	}
 	switch (job) {
 	case RP_JOB_DRY_RUN:
-		if (code == 0 && strstr(out, "nothing to promote") != NULL) {
+		if (rp->prompt != RP_PROMPT_NONE) {
+			/* another question is open: never answer this one
+			 * with keys meant for it */
+			rp_message(rp, "the promotion's plan is ready: P again "
+			    "shows it");
+			break;
+		}
+		if (code == 0 && strncmp(out, "nothing to promote\n", 19) == 0) {
 			rp_message(rp, "nothing approved to promote (approve "
 			    "files or hunks first)");
 			break;
@@ -996,14 +1011,18 @@ review_pane_job(struct review_pane *rp)
 static int
 rp_load(struct review_pane *rp, char **cause)
 {
-	if (rp->loaded)
-		review_free(&rp->rv);
-	rp->loaded = 0;
-	if (review_load(&rp->rv, rp->st, rp->s, &rp->range, cause) != 0)
+	struct review rv;
+
+	/* the new list replaces the old only once it is there: a scratch
+	 * that cannot be read leaves the pane as it was */
+	if (review_load(&rv, rp->st, rp->s, &rp->range, cause) != 0)
 		return -1;
+	rp_diff_clear(rp);
+	if (!rp->loaded)
+		memset(&rp->rv, 0, sizeof rp->rv);
+	review_move(&rp->rv, &rv);
 	rp->loaded = 1;
 	rp->next_state = 0;
-	rp_diff_clear(rp);
 	rp_rows(rp);
 	/* the selected file's diff right after the list is on screen, as
 	 * lazygit shows it (a big one takes a moment) */
@@ -1094,8 +1113,7 @@ review_pane_scope(struct review_pane *rp, const struct turn_range *range,
 	    TURN_REAL, CKPT_NONE };
 	rp->selected = selected;
 	if (rp_load(rp, cause) != 0) {
-		rp->range = old;
-		rp_load(rp, &(char *){ NULL });
+		rp->range = old;   /* the list shown is still old's */
 		return -1;
 	}
 	rp->sel = rp->top = 0;
@@ -1112,7 +1130,16 @@ review_pane_free(struct review_pane *rp)
 	if (rp == NULL)
 		return;
 	if (rp->job != RP_JOB_NONE) {
-		/* a promotion finishes on its own: wait for it, never kill */
+		/* a promotion finishes on its own: wait for it, never kill;
+		 * its output read to the end (a closed pipe would kill it) */
+		char data[4096];
+		ssize_t n;
+
+		fcntl(rp->job_fd, F_SETFL, fcntl(rp->job_fd, F_GETFL) &
+		    ~O_NONBLOCK);
+		while ((n = read(rp->job_fd, data, sizeof data)) > 0 ||
+		    (n < 0 && errno == EINTR))
+			;
 		close(rp->job_fd);
 		while (waitpid(rp->job_pid, &status, 0) < 0 && errno == EINTR)
 			;
@@ -1726,6 +1753,11 @@ review_pane_key(struct review_pane *rp, key_code key)
 	case ACTION_CLOSE:
 		if (rp->selecting) {
 			rp->selecting = 0;
+			break;
+		}
+		if (rp->job != RP_JOB_NONE) {
+			rp_message(rp, "wait: %s (it finishes on its own)",
+			    rp_job_names[rp->job]);
 			break;
 		}
 		return 1;
