@@ -56,36 +56,6 @@ struct review_cmd {
 	int quit, show_help, dirty;
 };
 
-static void
-review_cmd_help(struct review_cmd *rc)
-{
-	struct buf text = BUF_INIT;
-	int rows, cols, h = 2, w, y = 1;
-	char *line, *save = NULL;
-
-	buf_addstr(&text, "review keys:\n");
-	keymap_describe(rc->km, MODE_REVIEW, &text);
-	buf_addstr(&text, "\nany key closes this\n");
-	for (size_t i = 0; i < text.len; i++)
-		h += text.data[i] == '\n';
-	getmaxyx(stdscr, rows, cols);
-	w = cols > 74 ? 70 : cols - 2;
-	if (h > rows)
-		h = rows;
-	if (rc->help != NULL)
-		delwin(rc->help);
-	rc->help = w >= 10 && h >= 3 ? newwin(h, w, (rows - h) / 2,
-	    (cols - w) / 2) : NULL;
-	if (rc->help != NULL) {
-		werase(rc->help);
-		box(rc->help, 0, 0);
-		for (line = strtok_r(text.data, "\n", &save); line != NULL &&
-		    y < h - 1; line = strtok_r(NULL, "\n", &save))
-			mvwaddnstr(rc->help, y++, 2, line, w - 4);
-		wnoutrefresh(rc->help);
-	}
-	buf_free(&text);
-}
 
 static void
 review_cmd_draw(struct review_cmd *rc)
@@ -93,7 +63,7 @@ review_cmd_draw(struct review_cmd *rc)
 	review_pane_draw(rc->rp, rc->win);
 	wnoutrefresh(rc->win);
 	if (rc->show_help)
-		review_cmd_help(rc);
+		help_draw(rc->km, MODE_REVIEW, "review keys:", &rc->help);
 	curs_set(0);
 	doupdate();
 	rc->dirty = 0;

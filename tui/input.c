@@ -11,6 +11,7 @@
  */
 #include "config.h"
 
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -697,4 +698,30 @@ input_flush(struct input *in, input_fn fn, void *arg)
 		return;
 	}
 	input_drain(in, 1, fn, arg);
+}
+
+int
+input_line_key(struct buf *line, key_code key, size_t max)
+{
+	char utf8[MB_LEN_MAX];
+	int n;
+
+	if (key == '\r' || key == KEYC_KP_ENTER)
+		return 1;
+	if (key == 0x1b || key == ('c' | KEYC_CTRL) || key == ('g' | KEYC_CTRL))
+		return -1;
+	if (key == 0x7f || key == ('h' | KEYC_CTRL)) {
+		/* a whole UTF-8 character goes */
+		while (line->len > 0 &&
+		    (line->data[--line->len] & 0xc0) == 0x80)
+			;
+		if (line->data != NULL)
+			line->data[line->len] = '\0';
+	} else if ((key & KEYC_MASK_MODIFIERS) == 0 && key < KEYC_BASE &&
+	    key >= ' ' && key != 0x7f && line->len < max) {
+		n = wctomb(utf8, (wchar_t)key);
+		if (n > 0)
+			buf_add(line, utf8, (size_t)n);
+	}
+	return 0;
 }

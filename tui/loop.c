@@ -1124,30 +1124,18 @@ static void
 loop_prompt_key(struct loop *l, key_code key)
 {
 	enum loop_prompt p = l->prompt;
-	char utf8[8];
-	int n;
 
 	if (p == PROMPT_SEARCH) {
-		if (key == '\r') {
+		switch (input_line_key(&l->prompt_text, key, 256)) {
+		case 1:
 			l->prompt = PROMPT_NONE;
 			if (l->prompt_text.len > 0 && l->copy != NULL)
 				copy_search_text(l->copy, l->prompt_text.data,
 				    l->search_forward);
-		} else if (key == 0x1b || key == ('c' | KEYC_CTRL) ||
-		    key == ('g' | KEYC_CTRL))
+			break;
+		case -1:
 			l->prompt = PROMPT_NONE;
-		else if (key == 0x7f || key == ('h' | KEYC_CTRL)) {
-			while (l->prompt_text.len > 0 &&
-			    (l->prompt_text.data[--l->prompt_text.len] &
-			    0xc0) == 0x80)
-				;
-			l->prompt_text.data[l->prompt_text.len] = '\0';
-		} else if ((key & KEYC_MASK_MODIFIERS) == 0 &&
-		    key < KEYC_BASE && key >= ' ' &&
-		    l->prompt_text.len < 256) {
-			n = (int)wctomb(utf8, (wchar_t)key);
-			if (n > 0)
-				buf_add(&l->prompt_text, utf8, (size_t)n);
+			break;
 		}
 		l->dirty = 1;
 		return;
@@ -1267,43 +1255,14 @@ loop_input_event(const struct input_event *ev, void *arg)
 static void
 loop_draw_help(struct loop *l)
 {
-	struct buf text = BUF_INIT;
-	int rows, cols, y = 1, h, w;
-	char *line, *save = NULL;
+	char title[64];
 
 	if (l->help_mode == MODE_REVIEW)
-		buf_addstr(&text, "review keys:\n");
+		snprintf(title, sizeof title, "review keys:");
 	else
-		buf_printf(&text, "airlock keys: %s, then\n",
+		snprintf(title, sizeof title, "airlock keys: %s, then",
 		    key_string_lookup_key(keymap_options(l->keymap)->prefix));
-	keymap_describe(l->keymap, l->help_mode, &text);
-	buf_addstr(&text, "\nany key closes this; `airlock keys` lists "
-	    "every mode\n");
-	h = 2;
-	for (size_t i = 0; i < text.len; i++)
-		h += text.data[i] == '\n';
-	getmaxyx(stdscr, rows, cols);
-	w = cols > 64 ? 60 : cols - 2;
-	if (h > rows - 1)
-		h = rows - 1;
-	if (w < 10 || h < 3) {
-		buf_free(&text);
-		return;
-	}
-	if (l->overlay != NULL)
-		delwin(l->overlay);
-	l->overlay = newwin(h, w, (rows - 1 - h) / 2, (cols - w) / 2);
-	if (l->overlay == NULL) {
-		buf_free(&text);
-		return;
-	}
-	werase(l->overlay);
-	box(l->overlay, 0, 0);
-	for (line = strtok_r(text.data, "\n", &save); line != NULL &&
-	    y < h - 1; line = strtok_r(NULL, "\n", &save))
-		mvwaddnstr(l->overlay, y++, 2, line, w - 4);
-	wnoutrefresh(l->overlay);
-	buf_free(&text);
+	help_draw(l->keymap, l->help_mode, title, &l->overlay);
 }
 
 /* Mirrors the agent's cursor shape, mouse mode and title on the outer

@@ -1502,28 +1502,17 @@ static void
 rp_prompt_key(struct review_pane *rp, key_code key)
 {
 	enum rp_prompt p = rp->prompt;
-	char utf8[8];
-	int n;
 
 	if (p == RP_PROMPT_COMMENT) {
-		if (key == '\r' || key == KEYC_KP_ENTER) {
+		switch (input_line_key(&rp->input, key, RP_INPUT_MAX)) {
+		case 1:
 			rp->prompt = RP_PROMPT_NONE;
 			rp_comment_done(rp);
-		} else if (key == 0x1b || key == ('c' | KEYC_CTRL) ||
-		    key == ('g' | KEYC_CTRL)) {
+			break;
+		case -1:
 			rp->prompt = RP_PROMPT_NONE;
 			rp_message(rp, "no comment");
-		} else if (key == 0x7f || key == ('h' | KEYC_CTRL)) {
-			while (rp->input.len > 0 &&
-			    (rp->input.data[--rp->input.len] & 0xc0) == 0x80)
-				;
-			rp->input.data[rp->input.len] = '\0';
-		} else if ((key & KEYC_MASK_MODIFIERS) == 0 &&
-		    key < KEYC_BASE && key >= ' ' && key != 0x7f &&
-		    rp->input.len < RP_INPUT_MAX) {
-			n = (int)wctomb(utf8, (wchar_t)key);
-			if (n > 0)
-				buf_add(&rp->input, utf8, (size_t)n);
+			break;
 		}
 		return;
 	}

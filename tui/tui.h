@@ -304,6 +304,16 @@ void timeline_move(struct timeline *, enum action, int page);
 void timeline_line(const struct ckpt *, struct buf *);
 void timeline_draw(struct timeline *, WINDOW *, int focused);
 
+/* help.c: the help overlay */
+/* Draws the bindings of mode under title in a box (*win: the overlay's
+ * window, made again at each call; wnoutrefresh'd). */
+void help_draw(const struct keymap *, enum key_mode, const char *title,
+    WINDOW **win);
+/* input.c, for questions asked on a line: edits line with key (BSpace
+ * removes a character, a printable key is added while line is under max
+ * bytes). 1 on Enter, -1 on Escape, C-c or C-g, else 0. */
+int input_line_key(struct buf *line, key_code key, size_t max);
+
 /* status.c: the status line */
 struct status_info {
 	const char *name;          /* the session's */

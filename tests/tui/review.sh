@@ -268,6 +268,11 @@ sa=$(python3 "$AIRLOCK_SRCDIR/tests/tui/cells.py" --style "$W/words.screen" "alp
 check "the changed word is highlighted ($sw) apart from the line ($sa)" test -n "$sw" -a "$sw" != "$sa"
 tui_keys Enter +
 check "context-more shows more context" tui_wait_for 'words\.txt.*context 4'
+tui_keys '?'
+check "? shows the review keys, from the keymap" tui_wait_for 'review keys:'
+check "... with what each does" tui_wait_for 'approve the hunk \(or the selected lines\)'
+tui_keys x
+check "... and any key closes it" tui_wait_gone 'review keys:' 3
 tui_keys C-g C-g
 check "q leaves airlock review" tui_wait_for '^\[exited 0\]'
 

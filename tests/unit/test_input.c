@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include <stdio.h>
+#include <locale.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -607,6 +608,45 @@ test_input_mixed_splits(void **state)
 	free(whole);
 }
 
+/* The line a question on the status line or in the review reads. */
+static void
+test_input_line_key(void **state)
+{
+	struct buf line = BUF_INIT;
+
+	(void)state;
+	setlocale(LC_CTYPE, "C.UTF-8");
+	assert_int_equal(input_line_key(&line, 'a', 8), 0);
+	assert_int_equal(input_line_key(&line, 0xe9, 8), 0);   /* é: 2 bytes */
+	assert_int_equal(input_line_key(&line, 0x4e2d, 8), 0); /* 中: 3 bytes */
+	assert_int_equal(line.len, 6);
+	assert_memory_equal(line.data, "a\xc3\xa9\xe4\xb8\xad", 6);
+	/* BSpace takes a whole character, C-h too */
+	assert_int_equal(input_line_key(&line, 0x7f, 8), 0);
+	assert_int_equal(line.len, 3);
+	assert_int_equal(input_line_key(&line, 'h' | KEYC_CTRL, 8), 0);
+	assert_string_equal(line.data, "a");
+	/* controls, modified and special keys are not text */
+	assert_int_equal(input_line_key(&line, 0x01, 8), 0);
+	assert_int_equal(input_line_key(&line, 'x' | KEYC_META, 8), 0);
+	assert_int_equal(input_line_key(&line, KEYC_UP, 8), 0);
+	assert_string_equal(line.data, "a");
+	/* bounded: nothing past max */
+	for (int i = 0; i < 20; i++)
+		input_line_key(&line, 'z', 8);
+	assert_int_equal(line.len, 8);
+	assert_int_equal(input_line_key(&line, '\r', 8), 1);
+	assert_int_equal(input_line_key(&line, KEYC_KP_ENTER, 8), 1);
+	assert_int_equal(input_line_key(&line, 0x1b, 8), -1);
+	assert_int_equal(input_line_key(&line, 'g' | KEYC_CTRL, 8), -1);
+	assert_int_equal(input_line_key(&line, 'c' | KEYC_CTRL, 8), -1);
+	/* BSpace on an empty line */
+	buf_reset(&line);
+	assert_int_equal(input_line_key(&line, 0x7f, 8), 0);
+	assert_int_equal(line.len, 0);
+	buf_free(&line);
+}
+
 int
 main(void)
 {
@@ -626,6 +666,7 @@ main(void)
 		cmocka_unit_test(test_input_bounded_flush),
 		cmocka_unit_test(test_input_garbage),
 		cmocka_unit_test(test_input_mixed_splits),
+		cmocka_unit_test(test_input_line_key),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
