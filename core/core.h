@@ -1468,6 +1468,8 @@ struct review_diff {
 	size_t nchanges;          /* its added + deleted lines */
 	int whole_only;           /* binary, type change, huge, a rename:
 				     approved whole only */
+	int preview;              /* review_diff_preview's: the heads of the
+				     sides, nothing maps to the change */
 };
 /* The diff of file i in the review's scope with opts (NULL: defaults):
  * lines with numbers of both sides and word-level spans on paired
@@ -1476,6 +1478,27 @@ struct review_diff {
 int review_diff(struct review *, size_t i, const struct review_opts *,
     struct review_diff *, char **cause);
 void review_diff_free(struct review_diff *);
+/*
+ * review_diff in steps, for a diff too big to make while keys wait:
+ * review_diff_start reads what the diff needs (on the review's thread);
+ * review_make_run makes it and may run on any thread (it touches nothing
+ * but the make; the review must not be freed meanwhile);
+ * review_diff_finish hands it over (0 or -1 with *cause: the make's
+ * error) and frees the make, as review_make_free does. In between,
+ * review_diff_preview gives a quick diff of the first `lines` lines of
+ * each side (preview set: no line maps to the change, nothing to
+ * approve) and review_make_size the bytes the diff reads.
+ */
+struct review_make;
+int review_diff_start(struct review *, size_t i, const struct review_opts *,
+    struct review_make **, char **cause);
+size_t review_make_size(const struct review_make *);
+int review_diff_preview(struct review *, size_t i, const struct review_make *,
+    size_t lines, struct review_diff *, char **cause);
+int review_make_run(struct review_make *);
+int review_diff_finish(struct review *, size_t i, struct review_make *,
+    struct review_diff *, char **cause);
+void review_make_free(struct review_make *);
 /*
  * Approves (on 1) or withdraws (on 0) lines of file i's total change:
  * changes[] are REVIEW_LINE change indexes (n of them). A hunk whose

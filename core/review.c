@@ -1294,135 +1294,292 @@ review_same(const struct review_side *v, enum entry_type type,
 	    memcmp(v->data, data, len) == 0));
 }
 
-int
-review_diff(struct review *r, size_t i, const struct review_opts *opts,
-    struct review_diff *d, char **cause)
-{
-	struct review_opts	 o = { .context = 3, .ignore_ws = 0 };
-	struct review_file	*f = &r->v[i];
-	const struct change	*ch = f->ch, *t;
+/* A diff being made (see core.h): what review_diff_start took from the
+ * review, so that review_make_run needs nothing else. Never moved: its
+ * diff_build points into it. */
+struct review_make {
+	struct review_opts	 o;
 	struct change_sides	 tcs, vcs, fcs;
-	const struct change_sides *view = &tcs, *from = NULL;
+	int			 have_t, have_v, have_f;
 	struct review_side	 vo, vn;
 	struct review_map	 m;
 	struct canon		 cn;
+	int			 lines;      /* a text diff to make */
+	int			 need_canon; /* the view is not the canonical
+					        patch: map to it */
+	int			 ran;
+	struct review_diff	 d;
 	struct diff_build	 b;
-	size_t			 h;
-	int			 have_t = 0, have_v = 0, have_f = 0, huge, binary;
-	int			 rc = -1;
+	char			*cause;
+};
 
+void
+review_make_free(struct review_make *mk)
+{
+	if (mk == NULL)
+		return;
+	review_diff_free(&mk->d);
+	canon_free(&mk->cn);
+	if (mk->have_t)
+		change_sides_free(&mk->tcs);
+	if (mk->have_v)
+		change_sides_free(&mk->vcs);
+	if (mk->have_f)
+		change_sides_free(&mk->fcs);
+	free(mk->cause);
+	free(mk);
+}
+
+size_t
+review_make_size(const struct review_make *mk)
+{
+	if (!mk->lines)
+		return 0;
+	return (mk->vo.type == ENTRY_FILE ? mk->vo.len : 0) +
+	    (mk->vn.type == ENTRY_FILE ? mk->vn.len : 0);
+}
+
+int
+review_diff_start(struct review *r, size_t i, const struct review_opts *opts,
+    struct review_make **out, char **cause)
+{
+	struct review_make	*mk;
+	struct review_file	*f = &r->v[i];
+	const struct change	*ch = f->ch, *t;
+	const struct change_sides *view, *from = NULL;
+	int			 huge, binary;
+
+	*out = NULL;
+	mk = xcalloc(1, sizeof *mk);
+	mk->o.context = 3;
 	if (opts != NULL)
-		o = *opts;
-	if (o.context < 0)
-		o.context = 0;
-	if (o.context > REVIEW_CONTEXT_MAX)
-		o.context = REVIEW_CONTEXT_MAX;
+		mk->o = *opts;
+	if (mk->o.context < 0)
+		mk->o.context = 0;
+	if (mk->o.context > REVIEW_CONTEXT_MAX)
+		mk->o.context = REVIEW_CONTEXT_MAX;
+	buf_init(&mk->d.text);
+	mk->b.d = &mk->d;
+	view = &mk->tcs;
+	f->seen = 0;
+
+	if (review_total(r, i, &t, cause) != 0)
+		goto fail;
+	if (t != NULL && r->have_sides && r->sides_file == i) {
+		/* what review_file_state just read */
+		mk->tcs = r->sides;
+		r->have_sides = 0;
+		mk->have_t = 1;
+	} else if (t != NULL) {
+		/* hunks are made below only when the view needs them */
+		if (change_sides_load_text(t, r->s->tree, r->upper, NULL,
+		    &mk->tcs, cause) != 0)
+			goto fail;
+		mk->have_t = 1;
+	}
+	if (r->range.set) {
+		if (change_sides_load(ch, r->s->tree, r->upper, r->cs.store,
+		    &mk->vcs, cause) != 0)
+			goto fail;
+		mk->have_v = 1;
+		view = &mk->vcs;
+	}
+	if (f->marks & REVIEW_RENAMED) {
+		if (change_sides_load(f->from, r->s->tree, r->upper,
+		    r->cs.store, &mk->fcs, cause) != 0)
+			goto fail;
+		mk->have_f = 1;
+		from = &mk->fcs;
+	}
+	if (from != NULL)
+		review_side_set(&mk->vo, f->from->old_type, f->from->old_mode,
+		    f->from->old_size, from->old, from->oldlen);
+	else
+		review_side_set(&mk->vo, ch->old_type, ch->old_mode,
+		    ch->old_size, view->old, view->oldlen);
+	review_side_set(&mk->vn, ch->new_type, ch->new_mode, ch->new_size,
+	    view->new, view->newlen);
+
+	/* the total's canonical patch: what approvals name */
+	if (mk->have_t && mk->tcs.text && !(f->marks & REVIEW_RENAMED)) {
+		mk->m.same_old = review_same(&mk->vo, t->old_type,
+		    mk->tcs.old, mk->tcs.oldlen);
+		mk->m.same_new = review_same(&mk->vn, t->new_type,
+		    mk->tcs.new, mk->tcs.newlen);
+		/* the view is the canonical patch itself: one walk, not two,
+		 * and its hunks counted as they come */
+		mk->m.identity = mk->m.same_old && mk->m.same_new &&
+		    mk->o.context == 3 && !mk->o.ignore_ws;
+		mk->need_canon = !mk->m.identity;
+	}
+
+	huge = (mk->vo.type == ENTRY_FILE && mk->vo.data == NULL) ||
+	    (mk->vn.type == ENTRY_FILE && mk->vn.data == NULL);
+	binary = !huge && ((mk->vo.type == ENTRY_FILE &&
+	    diff_is_binary(mk->vo.data, mk->vo.len)) ||
+	    (mk->vn.type == ENTRY_FILE && diff_is_binary(mk->vn.data,
+	    mk->vn.len)));
+	if (binary || (mk->have_t && review_binary(t, &mk->tcs)))
+		f->marks |= REVIEW_BINARY;
+	review_notes(&mk->b, f, &mk->vo, &mk->vn, huge, binary);
+	mk->lines = !huge && !binary && (mk->vo.type == ENTRY_FILE ||
+	    mk->vn.type == ENTRY_FILE);
+	*out = mk;
+	return 0;
+fail:
+	review_make_free(mk);
+	return -1;
+}
+
+int
+review_make_run(struct review_make *mk)
+{
+	struct review_diff	*d = &mk->d;
+	size_t			 h;
+
+	if (mk->ran)
+		return mk->cause != NULL ? -1 : 0;
+	mk->ran = 1;
+	if (mk->need_canon && mk->tcs.no_hunks) {
+		if (hunks_compute(mk->tcs.old, mk->tcs.oldlen, mk->tcs.new,
+		    mk->tcs.newlen, &mk->tcs.hunks, &mk->cause) != 0)
+			return -1;
+		mk->tcs.no_hunks = 0;
+	}
+	if (mk->need_canon && mk->tcs.hunks.n > 0) {
+		if (canon_load(&mk->cn, &mk->tcs, &mk->cause) != 0)
+			return -1;
+		mk->m.cn = &mk->cn;
+		d->nhunks = mk->tcs.hunks.n;
+		for (h = 0; h < mk->tcs.hunks.n; h++)
+			d->nchanges += mk->tcs.hunks.v[h].added +
+			    mk->tcs.hunks.v[h].deleted;
+	}
+	d->whole_only = mk->m.cn == NULL && !mk->m.identity;
+	if (mk->lines) {
+		if (review_lines(&mk->b, &mk->vo, &mk->vn, &mk->o, &mk->m,
+		    &mk->cause) != 0)
+			return -1;
+		review_pair_words(&mk->b);
+	}
+	if (mk->m.identity && d->nhunks == 0)
+		d->whole_only = 1;
+	return 0;
+}
+
+/* The first n lines of data (all of it when it has fewer). */
+static size_t
+review_head(const char *data, size_t len, size_t n)
+{
+	const char	*p = data, *end = data + len, *nl;
+
+	while (n > 0 && p < end) {
+		if ((nl = memchr(p, '\n', (size_t)(end - p))) == NULL)
+			return len;
+		p = nl + 1;
+		n--;
+	}
+	return (size_t)(p - data);
+}
+
+int
+review_diff_preview(struct review *r, size_t i, const struct review_make *mk,
+    size_t lines, struct review_diff *d, char **cause)
+{
+	struct review_side	 vo = mk->vo, vn = mk->vn;
+	struct review_map	 m;
+	struct diff_build	 b;
+	struct review_line	*l;
+	size_t			 j, keep, trust;
+	unsigned		 a, c;
+	char			 head[64];
+
 	memset(d, 0, sizeof *d);
 	buf_init(&d->text);
 	memset(&b, 0, sizeof b);
 	b.d = d;
 	memset(&m, 0, sizeof m);
-	memset(&cn, 0, sizeof cn);
-	memset(&tcs, 0, sizeof tcs);
-	f->seen = 0;
-
-	if (review_total(r, i, &t, cause) != 0)
+	d->preview = 1;
+	d->whole_only = 1;
+	review_notes(&b, &r->v[i], &mk->vo, &mk->vn, 0, 0);
+	if (!mk->lines)
+		return 0;
+	if (vo.type == ENTRY_FILE)
+		vo.len = review_head(vo.data, vo.len, lines);
+	if (vn.type == ENTRY_FILE)
+		vn.len = review_head(vn.data, vn.len, lines);
+	if (review_lines(&b, &vo, &vn, &mk->o, &m, cause) != 0) {
+		review_diff_free(d);
 		return -1;
-	if (t != NULL && r->have_sides && r->sides_file == i) {
-		/* what review_file_state just read */
-		tcs = r->sides;
-		r->have_sides = 0;
-		have_t = 1;
-	} else if (t != NULL) {
-		/* hunks are made below only when the view needs them */
-		if (change_sides_load_text(t, r->s->tree, r->upper, NULL,
-		    &tcs, cause) != 0)
-			return -1;
-		have_t = 1;
 	}
-	if (r->range.set) {
-		if (change_sides_load(ch, r->s->tree, r->upper, r->cs.store,
-		    &vcs, cause) != 0)
-			goto out;
-		have_v = 1;
-		view = &vcs;
-	}
-	if (f->marks & REVIEW_RENAMED) {
-		if (change_sides_load(f->from, r->s->tree, r->upper,
-		    r->cs.store, &fcs, cause) != 0)
-			goto out;
-		have_f = 1;
-		from = &fcs;
-	}
-	if (from != NULL)
-		review_side_set(&vo, f->from->old_type, f->from->old_mode,
-		    f->from->old_size, from->old, from->oldlen);
-	else
-		review_side_set(&vo, ch->old_type, ch->old_mode, ch->old_size,
-		    view->old, view->oldlen);
-	review_side_set(&vn, ch->new_type, ch->new_mode, ch->new_size,
-	    view->new, view->newlen);
-
-	/* the total's canonical patch: what approvals name */
-	if (have_t && tcs.text && !(f->marks & REVIEW_RENAMED)) {
-		m.same_old = review_same(&vo, t->old_type, tcs.old, tcs.oldlen);
-		m.same_new = review_same(&vn, t->new_type, tcs.new, tcs.newlen);
-		/* the view is the canonical patch itself: one walk, not two,
-		 * and its hunks counted as they come */
-		m.identity = m.same_old && m.same_new && o.context == 3 &&
-		    !o.ignore_ws;
-		if (!m.identity && tcs.no_hunks) {
-			if (hunks_compute(tcs.old, tcs.oldlen, tcs.new,
-			    tcs.newlen, &tcs.hunks, cause) != 0)
-				goto out;
-			tcs.no_hunks = 0;
+	/* near the cut the heads' diff may pair lines the whole files' does
+	 * not: kept only what lies well before it */
+	trust = lines - lines / 4;
+	keep = d->n;
+	for (j = 0; j < d->n; j++) {
+		l = &d->v[j];
+		if (l->old_no > trust || l->new_no > trust) {
+			keep = j;
+			break;
 		}
 	}
-	if (have_t && tcs.text && !(f->marks & REVIEW_RENAMED) &&
-	    !m.identity && tcs.hunks.n > 0) {
-		if (canon_load(&cn, &tcs, cause) != 0)
-			goto out;
-		m.cn = &cn;
-		d->nhunks = tcs.hunks.n;
-		for (h = 0; h < tcs.hunks.n; h++)
-			d->nchanges += tcs.hunks.v[h].added +
-			    tcs.hunks.v[h].deleted;
+	d->n = keep;
+	for (j = 0; j < d->n; j++) {
+		l = &d->v[j];
+		l->hunk = 0;
+		l->change = REVIEW_NO_LINE;
+		if (l->type != REVIEW_LINE_HUNK)
+			continue;
+		/* its counts are the heads', not the files': left out */
+		memset(head, 0, sizeof head);
+		memcpy(head, d->text.data + l->off, l->len < sizeof head - 1 ?
+		    l->len : sizeof head - 1);
+		if (sscanf(head, "@@ -%u%*[^+]+%u", &a, &c) != 2)
+			a = c = 0;
+		snprintf(head, sizeof head, "@@ -%u,... +%u,... @@", a, c);
+		l->off = d->text.len;
+		l->len = strlen(head);
+		buf_add(&d->text, head, l->len);
 	}
-	d->whole_only = m.cn == NULL && !m.identity;
+	review_pair_words(&b);
+	return 0;
+}
 
-	huge = (vo.type == ENTRY_FILE && vo.data == NULL) ||
-	    (vn.type == ENTRY_FILE && vn.data == NULL);
-	binary = !huge && ((vo.type == ENTRY_FILE &&
-	    diff_is_binary(vo.data, vo.len)) || (vn.type == ENTRY_FILE &&
-	    diff_is_binary(vn.data, vn.len)));
-	if (binary || (have_t && review_binary(t, &tcs)))
-		f->marks |= REVIEW_BINARY;
-	review_notes(&b, f, &vo, &vn, huge, binary);
-	if (!huge && !binary && (vo.type == ENTRY_FILE ||
-	    vn.type == ENTRY_FILE)) {
-		if (review_lines(&b, &vo, &vn, &o, &m, cause) != 0)
-			goto out;
-		review_pair_words(&b);
+int
+review_diff_finish(struct review *r, size_t i, struct review_make *mk,
+    struct review_diff *d, char **cause)
+{
+	struct review_file	*f = &r->v[i];
+	int			 rc = 0;
+
+	memset(d, 0, sizeof *d);
+	if (review_make_run(mk) != 0) {
+		*cause = mk->cause;
+		mk->cause = NULL;
+		rc = -1;
+	} else {
+		*d = mk->d;
+		memset(&mk->d, 0, sizeof mk->d);
+		if (mk->have_t) {
+			f->seen = 1;
+			memcpy(f->seen_old, mk->tcs.old_fp, HASH_LEN);
+			memcpy(f->seen_new, mk->tcs.new_fp, HASH_LEN);
+		}
 	}
-	if (m.identity && d->nhunks == 0)
-		d->whole_only = 1;
-	if (have_t) {
-		f->seen = 1;
-		memcpy(f->seen_old, tcs.old_fp, HASH_LEN);
-		memcpy(f->seen_new, tcs.new_fp, HASH_LEN);
-	}
-	rc = 0;
-out:
-	if (rc != 0)
-		review_diff_free(d);
-	canon_free(&cn);
-	if (have_t)
-		change_sides_free(&tcs);
-	if (have_v)
-		change_sides_free(&vcs);
-	if (have_f)
-		change_sides_free(&fcs);
+	review_make_free(mk);
 	return rc;
+}
+
+int
+review_diff(struct review *r, size_t i, const struct review_opts *opts,
+    struct review_diff *d, char **cause)
+{
+	struct review_make	*mk;
+
+	memset(d, 0, sizeof *d);
+	if (review_diff_start(r, i, opts, &mk, cause) != 0)
+		return -1;
+	return review_diff_finish(r, i, mk, d, cause);
 }
 
 void

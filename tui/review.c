@@ -23,10 +23,12 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <wchar.h>
 
@@ -38,6 +40,8 @@
 #define RP_NOTE_MAX (64 * 1024)      /* feedback collected */
 #define RP_INPUT_MAX 1024            /* a comment */
 #define RP_NONE ((size_t)-1)
+#define RP_THREAD_BYTES (1024 * 1024) /* sides: a diff made on a thread */
+#define RP_PREVIEW_LINES 2000        /* of each side, diffed meanwhile */
 
 struct rp_row {                /* a line of the file list */
 	size_t file;               /* a directory: its first file */
@@ -109,6 +113,19 @@ struct review_pane {
 	struct review_diff diff;
 	int have_diff;
 	char *derror;
+	unsigned gen;              /* a new diff wanted: bumped */
+	/* a big diff made on a thread, the preview shown meanwhile; one at
+	 * a time, the next file's waiting */
+	struct rp_make {
+		struct review_make *mk;
+		size_t file;
+		unsigned gen;
+		size_t size;
+	} making, next_make;
+	pthread_t make_thread;
+	int make_bottom;           /* G on a preview: the end, once made */
+	int make_delay;            /* ms: AIRLOCK_TEST_DIFF_DELAY_MS */
+	int make_pipe[2];          /* the thread writes a byte when done */
 	struct approval ap;        /* dfile's approval, when in force */
 	int have_ap;
 	struct buf conflict;       /* dfile's merge in diff3 style */
@@ -363,6 +380,11 @@ rp_diff_clear(struct review_pane *rp)
 	rp->in_conflict = 0;
 	rp->dfile = RP_NONE;
 	rp->selecting = 0;
+	rp->gen++;
+	/* a diff waiting for the thread is not wanted any more */
+	if (rp->next_make.mk != NULL)
+		review_make_free(rp->next_make.mk);
+	rp->next_make.mk = NULL;
 }
 
 /* The approval record of file i when it is in force (approved, partial). */
@@ -395,11 +417,115 @@ rp_opts_default(const struct review_opts *o)
 	return o->context == 3 && !o->ignore_ws;
 }
 
+/* ---- big diffs, on a thread ---- */
+
+static void *
+rp_make_main(void *arg)
+{
+	struct review_pane *rp = arg;
+	struct timespec ts;
+	ssize_t n;
+
+	if (rp->make_delay > 0) {
+		/* tests: a diff that takes its time */
+		ts.tv_sec = rp->make_delay / 1000;
+		ts.tv_nsec = (long)(rp->make_delay % 1000) * 1000000;
+		while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+			;
+	}
+	review_make_run(rp->making.mk);
+	do
+		n = write(rp->make_pipe[1], "", 1);
+	while (n < 0 && errno == EINTR);
+	return NULL;
+}
+
+static void rp_make_finish(struct review_pane *, struct rp_make *);
+
+/* Runs mk on the thread, or queues it when the thread is busy. */
+static void
+rp_make_start(struct review_pane *rp, struct review_make *mk, size_t i)
+{
+	struct rp_make m = { mk, i, rp->gen, review_make_size(mk) };
+	int error;
+
+	if (rp->making.mk != NULL) {
+		if (rp->next_make.mk != NULL)
+			review_make_free(rp->next_make.mk);
+		rp->next_make = m;
+		return;
+	}
+	if (rp->make_pipe[0] == -1 && pipe2(rp->make_pipe, O_CLOEXEC |
+	    O_NONBLOCK) != 0) {
+		rp->make_pipe[0] = rp->make_pipe[1] = -1;
+		goto here;
+	}
+	rp->making = m;
+	if ((error = pthread_create(&rp->make_thread, NULL, rp_make_main,
+	    rp)) == 0)
+		return;
+	memset(&rp->making, 0, sizeof rp->making);
+here:
+	/* no thread: made here, keys wait */
+	rp_make_finish(rp, &m);
+}
+
+/* A made diff replaces the preview of its file, if that is still shown. */
+static void
+rp_make_finish(struct review_pane *rp, struct rp_make *m)
+{
+	struct review_diff d;
+	char *cause = NULL;
+
+	if (m->file != rp->dfile || m->gen != rp->gen || !rp->have_diff ||
+	    !rp->diff.preview) {
+		review_make_free(m->mk);
+		return;
+	}
+	if (review_diff_finish(&rp->rv, m->file, m->mk, &d, &cause) != 0) {
+		review_diff_free(&rp->diff);
+		rp->have_diff = 0;
+		rp->derror = cause;
+		return;
+	}
+	review_diff_free(&rp->diff);
+	rp->diff = d;
+	if (rp->make_bottom)
+		rp->dsel = rp->diff.n > 0 ? rp->diff.n - 1 : 0;
+	rp->make_bottom = 0;
+	if (rp->dsel >= rp->diff.n)
+		rp->dsel = rp->diff.n > 0 ? rp->diff.n - 1 : 0;
+	if (rp->dtop > rp->dsel)
+		rp->dtop = rp->dsel;
+}
+
+/* The thread is done: its diff shown, the next one started. */
+static void
+rp_make_done(struct review_pane *rp)
+{
+	struct rp_make m = rp->making, next = rp->next_make;
+	char byte;
+
+	if (read(rp->make_pipe[0], &byte, 1) != 1)
+		return;
+	pthread_join(rp->make_thread, NULL);
+	memset(&rp->making, 0, sizeof rp->making);
+	memset(&rp->next_make, 0, sizeof rp->next_make);
+	rp_make_finish(rp, &m);
+	if (next.mk != NULL) {
+		if (next.file == rp->dfile && next.gen == rp->gen)
+			rp_make_start(rp, next.mk, next.file);
+		else
+			review_make_free(next.mk);
+	}
+}
+
 /* Loads the diff of file i (kept until another file is shown). */
 static void
 rp_load_diff(struct review_pane *rp, size_t i)
 {
 	struct review_file *f;
+	struct review_make *mk;
 	struct buf base = BUF_INIT, ours = BUF_INIT, theirs = BUF_INIT;
 	char *cause = NULL;
 	int rc;
@@ -429,7 +555,21 @@ rp_load_diff(struct review_pane *rp, size_t i)
 		if (rp->in_conflict || rp->derror != NULL)
 			return;
 	}
-	if (review_diff(&rp->rv, i, &rp->opts, &rp->diff, &cause) != 0) {
+	if (review_diff_start(&rp->rv, i, &rp->opts, &mk, &cause) != 0) {
+		rp->derror = cause;
+		return;
+	}
+	if (review_make_size(mk) >= RP_THREAD_BYTES &&
+	    review_diff_preview(&rp->rv, i, mk, RP_PREVIEW_LINES, &rp->diff,
+	    &cause) == 0) {
+		/* the heads now, the whole diff when the thread has it */
+		rp->have_diff = 1;
+		rp_make_start(rp, mk, i);
+		return;
+	}
+	free(cause);
+	cause = NULL;
+	if (review_diff_finish(&rp->rv, i, mk, &rp->diff, &cause) != 0) {
 		rp->derror = cause;
 		return;
 	}
@@ -724,6 +864,11 @@ rp_need_diff(struct review_pane *rp, const char *what)
 		    rp->derror : "no diff");
 		return -1;
 	}
+	if (rp->diff.preview) {
+		rp_message(rp, "%s: the diff of this file is still being made "
+		    "(a moment)", what);
+		return -1;
+	}
 	return 0;
 }
 
@@ -886,6 +1031,9 @@ rp_job_start(struct review_pane *rp, enum rp_job job)
 int
 review_pane_fd(const struct review_pane *rp)
 {
+	/* a job's output waits in its pipe while a diff is made */
+	if (rp->making.mk != NULL)
+		return rp->make_pipe[0];
 	return rp->job != RP_JOB_NONE ? rp->job_fd : -1;
 }
 
@@ -984,6 +1132,8 @@ review_pane_job(struct review_pane *rp)
 	int status = 0;
 	enum rp_job job;
 
+	if (rp->making.mk != NULL)
+		rp_make_done(rp);
 	if (rp->job == RP_JOB_NONE)
 		return;
 	for (;;) {
@@ -1077,6 +1227,8 @@ review_pane_open(struct store *st, const struct session *s,
     const struct review_host *host, char **cause)
 {
 	struct review_pane *rp = xcalloc(1, sizeof *rp);
+	const char *delay;
+	long ms;
 
 	rp->st = st;
 	rp->s = s;
@@ -1089,6 +1241,10 @@ review_pane_open(struct store *st, const struct session *s,
 	rp->opts.context = 3;
 	rp->dfile = RP_NONE;
 	rp->job_fd = -1;
+	rp->make_pipe[0] = rp->make_pipe[1] = -1;
+	if ((delay = getenv("AIRLOCK_TEST_DIFF_DELAY_MS")) != NULL &&
+	    (ms = strtol(delay, NULL, 10)) > 0 && ms <= 60000)
+		rp->make_delay = (int)ms;
 	buf_init(&rp->conflict);
 	buf_init(&rp->notes);
 	buf_init(&rp->pending_note);
@@ -1143,6 +1299,15 @@ review_pane_free(struct review_pane *rp)
 		close(rp->job_fd);
 		while (waitpid(rp->job_pid, &status, 0) < 0 && errno == EINTR)
 			;
+	}
+	if (rp->making.mk != NULL) {
+		/* it reads nothing of the review: a moment, at most */
+		pthread_join(rp->make_thread, NULL);
+		review_make_free(rp->making.mk);
+	}
+	if (rp->make_pipe[0] != -1) {
+		close(rp->make_pipe[0]);
+		close(rp->make_pipe[1]);
 	}
 	rp_diff_clear(rp);
 	if (rp->loaded)
@@ -1708,6 +1873,9 @@ rp_diff_action(struct review_pane *rp, enum action a)
 		break;
 	default:
 		rp_move(&rp->dsel, rp_diff_lines(rp), a, rp->body_rows);
+		/* the end of a preview is not the diff's: once it is made */
+		rp->make_bottom = a == ACTION_BOTTOM && rp->have_diff &&
+		    rp->diff.preview;
 		break;
 	}
 }
@@ -2213,7 +2381,10 @@ rp_draw_diff(struct review_pane *rp, WINDOW *win, int x0, int rows,
 			if (i <= rp->dsel)
 				cur = nhunk;
 		}
-		if (nhunk > 0)
+		if (d->preview)
+			buf_addstr(&line, "  (its first lines: diffing the "
+			    "whole file...)");
+		else if (nhunk > 0)
 			buf_printf(&line, "  hunk %zu/%zu", cur, nhunk);
 	}
 	if (!rp_opts_default(&rp->opts))

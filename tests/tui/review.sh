@@ -276,4 +276,26 @@ check "... and any key closes it" tui_wait_gone 'review keys:' 3
 tui_keys C-g C-g
 check "q leaves airlock review" tui_wait_for '^\[exited 0\]'
 
+# 7. a diff of megabytes: its first lines at once, the whole diff made on
+# a thread while the keys work (held back 2 s here), then shown in place
+awk 'BEGIN { for (i = 0; i < 40000; i++) printf "%08d some text of a line\n", i }' >big.txt
+git add big.txt >/dev/null && git commit -qm big
+"$AIRLOCK" run --headless --name big -- sed -i '1~2s/ / edited /' big.txt
+export AIRLOCK_KEYS=$W/vi.keys
+TUI_ENV+=(AIRLOCK_TEST_DIFF_DELAY_MS=2000)
+tui_start 150 32 "$AIRLOCK" review big
+check "a big diff: its first lines at once" tui_wait_for '[│|] +1 +\+ *00000000 edited some'
+check "... said to be only its first lines" tui_wait_for 'big\.txt +\(its first lines: diffing the whole file'
+tui_keys Enter y
+check "... approving a hunk waits for the whole diff" tui_wait_for 'still being made'
+tui_keys G
+check "the whole diff replaces the first lines" tui_wait_for 'big\.txt +hunk 1/1'
+check "... and G pressed meanwhile went to its end" tui_wait_for '40000 +00039999 some text'
+tui_keys g
+check "... the hunk with the whole file's counts" tui_wait_for '@@ -1,40000 \+1,40000 @@'
+tui_keys y
+check "then the hunk can be approved" tui_wait_for '\[x\] M big\.txt'
+tui_keys q
+check "q leaves it" tui_wait_for '^\[exited 0\]'
+
 finish

@@ -20,6 +20,7 @@
 #include <sys/xattr.h>
 
 #include <fcntl.h>
+#include <pthread.h>
 #include <linux/openat2.h>
 
 #include <stdio.h>
@@ -613,6 +614,119 @@ test_diff_numbers(void **state)
 	review_free(&r);
 	free(a);
 	free(b);
+}
+
+struct made {
+	struct review_make	*mk;
+	int			 rc;
+};
+
+static void *
+make_thread(void *arg)
+{
+	struct made	*m = arg;
+
+	m->rc = review_make_run(m->mk);
+	return NULL;
+}
+
+/*
+ * A diff in steps: started here, made on another thread, finished here,
+ * is review_diff's; the preview of its first lines is a diff of the
+ * files' heads with nothing to approve, cut before the heads' ends.
+ */
+static void
+test_diff_steps(void **state)
+{
+	struct fx		*f = *state;
+	struct review		 r;
+	struct review_diff	 d, whole, pv;
+	struct review_make	*mk;
+	struct made		 m;
+	struct buf		 a = BUF_INIT, b = BUF_INIT;
+	pthread_t		 th;
+	char			*cause = NULL, *t, *u;
+	size_t			 i, adds = 0;
+	int			 k;
+
+	for (k = 0; k < 5000; k++) {
+		buf_printf(&a, "%08d some text\n", k);
+		buf_printf(&b, k % 2 == 0 ? "%08d edited some text\n" :
+		    "%08d some text\n", k);
+	}
+	/* a moved block at the end: the heads alone cannot know */
+	buf_addstr(&b, "00000001 some text\n");
+	snaptest_write(f->tree, "big.txt", a.data, a.len, 0644);
+	snaptest_write(f->upper, "big.txt", b.data, b.len, 0644);
+	load(f, &r, NULL);
+	diff_of(&r, 0, NULL, &whole);
+
+	assert_int_equal(review_diff_start(&r, 0, NULL, &mk, &cause), 0);
+	assert_int_equal(review_make_size(mk), a.len + b.len);
+	assert_int_equal(review_diff_preview(&r, 0, mk, 1000, &pv, &cause),
+	    0);
+	assert_true(pv.preview);
+	assert_true(pv.n > 100);
+	for (i = 0; i < pv.n; i++) {
+		const struct review_line *l = &pv.v[i];
+
+		/* nothing to approve, nothing past 3/4 of the heads */
+		assert_int_equal(l->hunk, 0);
+		assert_int_equal(l->change, REVIEW_NO_LINE);
+		assert_true(l->old_no <= 750 && l->new_no <= 750);
+		t = text_of(&pv, l);
+		if (l->type == REVIEW_LINE_HUNK)
+			assert_string_equal(t, "@@ -1,... +1,... @@");
+		else {
+			/* the same lines as the whole diff's */
+			u = text_of(&whole, &whole.v[i]);
+			assert_string_equal(t, u);
+			assert_int_equal(l->type, whole.v[i].type);
+			assert_int_equal(l->old_no, whole.v[i].old_no);
+			assert_int_equal(l->new_no, whole.v[i].new_no);
+			free(u);
+		}
+		if (l->type == REVIEW_LINE_ADD)
+			adds++;
+		free(t);
+	}
+	assert_true(adds > 300);
+	review_diff_free(&pv);
+
+	r.v[0].seen = 0;
+	m.mk = mk;
+	assert_int_equal(pthread_create(&th, NULL, make_thread, &m), 0);
+	assert_int_equal(pthread_join(th, NULL), 0);
+	assert_int_equal(m.rc, 0);
+	assert_int_equal(review_diff_finish(&r, 0, mk, &d, &cause), 0);
+	assert_false(d.preview);
+	assert_true(r.v[0].seen);
+	assert_int_equal(d.n, whole.n);
+	assert_int_equal(d.nhunks, whole.nhunks);
+	assert_int_equal(d.nchanges, whole.nchanges);
+	assert_int_equal(d.text.len, whole.text.len);
+	assert_memory_equal(d.text.data, whole.text.data, d.text.len);
+	for (i = 0; i < d.n; i++) {
+		assert_int_equal(d.v[i].hunk, whole.v[i].hunk);
+		assert_int_equal(d.v[i].change, whole.v[i].change);
+	}
+	review_diff_free(&d);
+	review_diff_free(&whole);
+
+	/* a binary file: nothing to make on a thread, no lines to preview */
+	snaptest_write(f->upper, "big.txt", "\0\1\2", 3, 0644);
+	review_forget(&r, (size_t)-1);
+	assert_int_equal(review_diff_start(&r, 0, NULL, &mk, &cause), 0);
+	assert_int_equal(review_make_size(mk), 0);
+	assert_int_equal(review_diff_preview(&r, 0, mk, 1000, &pv, &cause),
+	    0);
+	for (i = 0; i < pv.n; i++)
+		assert_int_equal(pv.v[i].type, REVIEW_LINE_NOTE);
+	review_diff_free(&pv);
+	review_make_free(mk);
+	review_free(&r);
+	buf_free(&a);
+	buf_free(&b);
 }
 
 /* The text of span k of line l. */
@@ -1494,6 +1608,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_renames_moved, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_diff_numbers, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_diff_steps, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_words, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_views_map, setup,
