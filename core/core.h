@@ -1481,13 +1481,17 @@ void review_diff_free(struct review_diff *);
 /*
  * review_diff in steps, for a diff too big to make while keys wait:
  * review_diff_start reads what the diff needs (on the review's thread);
- * review_make_run makes it and may run on any thread (it touches nothing
- * but the make; the review must not be freed meanwhile);
+ * review_make_run makes it and may run on any thread: it reads nothing of
+ * the review, only what start copied into the make;
  * review_diff_finish hands it over (0 or -1 with *cause: the make's
- * error) and frees the make, as review_make_free does. In between,
+ * error) and frees the make, as review_make_free does; it must be given
+ * the review and file the make started from. In between,
  * review_diff_preview gives a quick diff of the first `lines` lines of
- * each side (preview set: no line maps to the change, nothing to
- * approve) and review_make_size the bytes the diff reads.
+ * each side (at most 256 KiB of each; preview set: no line maps to the
+ * change, nothing to approve; cut where the heads' diff could differ from
+ * the files'), review_make_size the bytes the diff reads, and
+ * review_make_cancel (any thread) makes a run stop at its next step with
+ * the error "cancelled".
  */
 struct review_make;
 int review_diff_start(struct review *, size_t i, const struct review_opts *,
@@ -1496,6 +1500,7 @@ size_t review_make_size(const struct review_make *);
 int review_diff_preview(struct review *, size_t i, const struct review_make *,
     size_t lines, struct review_diff *, char **cause);
 int review_make_run(struct review_make *);
+void review_make_cancel(struct review_make *);
 int review_diff_finish(struct review *, size_t i, struct review_make *,
     struct review_diff *, char **cause);
 void review_make_free(struct review_make *);

@@ -9,6 +9,7 @@
 #include "config.h"
 
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -23,6 +24,7 @@
 #define REVIEW_RENAME_PAIRS 10000 /* similarity comparisons at most */
 #define REVIEW_RENAME_MIN 50     /* percent */
 #define REVIEW_WORD_LINE_MAX 1000 /* longer lines: one span */
+#define REVIEW_PREVIEW_BYTES (256 * 1024) /* of a side's head, at most */
 #define REVIEW_WORD_TOKENS 256    /* more tokens: prefix and suffix only */
 #define REVIEW_CONTEXT_MAX 1000
 
@@ -1308,6 +1310,7 @@ struct review_make {
 	int			 need_canon; /* the view is not the canonical
 					        patch: map to it */
 	int			 ran;
+	atomic_int		 cancelled;
 	struct review_diff	 d;
 	struct diff_build	 b;
 	char			*cause;
@@ -1424,6 +1427,13 @@ review_diff_start(struct review *r, size_t i, const struct review_opts *opts,
 	review_notes(&mk->b, f, &mk->vo, &mk->vn, huge, binary);
 	mk->lines = !huge && !binary && (mk->vo.type == ENTRY_FILE ||
 	    mk->vn.type == ENTRY_FILE);
+	if (mk->have_t) {
+		/* what approve-file checks: the sides shown, the preview's
+		 * as the whole diff's */
+		f->seen = 1;
+		memcpy(f->seen_old, mk->tcs.old_fp, HASH_LEN);
+		memcpy(f->seen_new, mk->tcs.new_fp, HASH_LEN);
+	}
 	*out = mk;
 	return 0;
 fail:
@@ -1440,6 +1450,8 @@ review_make_run(struct review_make *mk)
 	if (mk->ran)
 		return mk->cause != NULL ? -1 : 0;
 	mk->ran = 1;
+	if (atomic_load(&mk->cancelled))
+		goto cancelled;
 	if (mk->need_canon && mk->tcs.no_hunks) {
 		if (hunks_compute(mk->tcs.old, mk->tcs.oldlen, mk->tcs.new,
 		    mk->tcs.newlen, &mk->tcs.hunks, &mk->cause) != 0)
@@ -1457,29 +1469,119 @@ review_make_run(struct review_make *mk)
 	}
 	d->whole_only = mk->m.cn == NULL && !mk->m.identity;
 	if (mk->lines) {
+		if (atomic_load(&mk->cancelled))
+			goto cancelled;
 		if (review_lines(&mk->b, &mk->vo, &mk->vn, &mk->o, &mk->m,
 		    &mk->cause) != 0)
 			return -1;
+		if (atomic_load(&mk->cancelled))
+			goto cancelled;
 		review_pair_words(&mk->b);
 	}
 	if (mk->m.identity && d->nhunks == 0)
 		d->whole_only = 1;
 	return 0;
+cancelled:
+	mk->cause = xstrdup("cancelled");
+	return -1;
 }
 
-/* The first n lines of data (all of it when it has fewer). */
-static size_t
-review_head(const char *data, size_t len, size_t n)
+void
+review_make_cancel(struct review_make *mk)
 {
-	const char	*p = data, *end = data + len, *nl;
+	atomic_store(&mk->cancelled, 1);
+}
 
+/* The first n whole lines of data within max bytes (all of it when it is
+ * shorter). */
+static size_t
+review_head(const char *data, size_t len, size_t n, size_t max)
+{
+	const char	*p = data, *end = data + (len < max ? len : max), *nl;
+
+	if (len <= max && memchr(data, '\n', len) == NULL)
+		return len;
 	while (n > 0 && p < end) {
 		if ((nl = memchr(p, '\n', (size_t)(end - p))) == NULL)
-			return len;
+			break;
 		p = nl + 1;
 		n--;
 	}
+	if (len <= max && n > 0)
+		return len;
 	return (size_t)(p - data);
+}
+
+/*
+ * Where a diff of the sides' heads stops being the whole files' diff: near
+ * the cut the heads pair lines the whole files do not (a long insertion
+ * seen as lines deleted). Kept: what lies before the first run of changes,
+ * context line or hunk that reaches past line told of the old side or
+ * tnew of the new one, and no hunk header left without its lines.
+ */
+static size_t
+review_preview_keep(const struct review_diff *d, size_t told, size_t tnew)
+{
+	const struct review_line	*l;
+	size_t				 j, run = 0, keep = d->n;
+	unsigned			 a, c;
+	char				 head[64];
+
+	for (j = 0; j < d->n && keep == d->n; j++) {
+		l = &d->v[j];
+		switch (l->type) {
+		case REVIEW_LINE_ADD:
+		case REVIEW_LINE_DEL:
+			if (j == 0 || (d->v[j - 1].type != REVIEW_LINE_ADD &&
+			    d->v[j - 1].type != REVIEW_LINE_DEL &&
+			    d->v[j - 1].type != REVIEW_LINE_NOEOL))
+				run = j;
+			if (l->old_no > told || l->new_no > tnew)
+				keep = run;
+			break;
+		case REVIEW_LINE_CONTEXT:
+			if (l->old_no > told || l->new_no > tnew)
+				keep = j;
+			break;
+		case REVIEW_LINE_HUNK:
+			memset(head, 0, sizeof head);
+			memcpy(head, d->text.data + l->off, l->len <
+			    sizeof head - 1 ? l->len : sizeof head - 1);
+			if (sscanf(head, "@@ -%u%*[^+]+%u", &a, &c) != 2 ||
+			    a > told || c > tnew)
+				keep = j;
+			break;
+		default:
+			break;
+		}
+	}
+	while (keep > 0 && d->v[keep - 1].type == REVIEW_LINE_HUNK)
+		keep--;
+	return keep;
+}
+
+/* A side cut to its head; *trust: the last line of it the preview may
+ * show (3/4 of the head, all of a whole side). -1: no head at all. */
+static int
+review_preview_side(struct review_side *v, size_t lines, size_t *trust)
+{
+	const char	*p, *end;
+	size_t		 n = 0, len;
+
+	*trust = SIZE_MAX;
+	if (v->type != ENTRY_FILE)
+		return 0;
+	len = review_head(v->data, v->len, lines, REVIEW_PREVIEW_BYTES);
+	if (len == v->len)
+		return 0;
+	if (len == 0)
+		return -1;
+	for (p = v->data, end = p + len; (p = memchr(p, '\n',
+	    (size_t)(end - p))) != NULL; p++)
+		n++;
+	v->len = len;
+	*trust = n - n / 4;
+	return 0;
 }
 
 int
@@ -1490,7 +1592,7 @@ review_diff_preview(struct review *r, size_t i, const struct review_make *mk,
 	struct review_map	 m;
 	struct diff_build	 b;
 	struct review_line	*l;
-	size_t			 j, keep, trust;
+	size_t			 j, told, tnew;
 	unsigned		 a, c;
 	char			 head[64];
 
@@ -1504,26 +1606,14 @@ review_diff_preview(struct review *r, size_t i, const struct review_make *mk,
 	review_notes(&b, &r->v[i], &mk->vo, &mk->vn, 0, 0);
 	if (!mk->lines)
 		return 0;
-	if (vo.type == ENTRY_FILE)
-		vo.len = review_head(vo.data, vo.len, lines);
-	if (vn.type == ENTRY_FILE)
-		vn.len = review_head(vn.data, vn.len, lines);
+	if (review_preview_side(&vo, lines, &told) != 0 ||
+	    review_preview_side(&vn, lines, &tnew) != 0)
+		return 0;    /* a first line too long for a head: none */
 	if (review_lines(&b, &vo, &vn, &mk->o, &m, cause) != 0) {
 		review_diff_free(d);
 		return -1;
 	}
-	/* near the cut the heads' diff may pair lines the whole files' does
-	 * not: kept only what lies well before it */
-	trust = lines - lines / 4;
-	keep = d->n;
-	for (j = 0; j < d->n; j++) {
-		l = &d->v[j];
-		if (l->old_no > trust || l->new_no > trust) {
-			keep = j;
-			break;
-		}
-	}
-	d->n = keep;
+	d->n = review_preview_keep(d, told, tnew);
 	for (j = 0; j < d->n; j++) {
 		l = &d->v[j];
 		l->hunk = 0;
@@ -1549,9 +1639,10 @@ int
 review_diff_finish(struct review *r, size_t i, struct review_make *mk,
     struct review_diff *d, char **cause)
 {
-	struct review_file	*f = &r->v[i];
 	int			 rc = 0;
 
+	(void)r;
+	(void)i;
 	memset(d, 0, sizeof *d);
 	if (review_make_run(mk) != 0) {
 		*cause = mk->cause;
@@ -1560,11 +1651,6 @@ review_diff_finish(struct review *r, size_t i, struct review_make *mk,
 	} else {
 		*d = mk->d;
 		memset(&mk->d, 0, sizeof mk->d);
-		if (mk->have_t) {
-			f->seen = 1;
-			memcpy(f->seen_old, mk->tcs.old_fp, HASH_LEN);
-			memcpy(f->seen_new, mk->tcs.new_fp, HASH_LEN);
-		}
 	}
 	review_make_free(mk);
 	return rc;

@@ -24,6 +24,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -116,13 +117,12 @@ struct review_pane {
 	unsigned gen;              /* a new diff wanted: bumped */
 	/* a big diff made on a thread, the preview shown meanwhile; one at
 	 * a time, the next file's waiting */
+	struct rp_maker *maker;
 	struct rp_make {
 		struct review_make *mk;
 		size_t file;
 		unsigned gen;
-		size_t size;
 	} making, next_make;
-	pthread_t make_thread;
 	int make_bottom;           /* G on a preview: the end, once made */
 	int make_delay;            /* ms: AIRLOCK_TEST_DIFF_DELAY_MS */
 	int make_pipe[2];          /* the thread writes a byte when done */
@@ -366,6 +366,8 @@ rp_state(struct review_pane *rp, size_t i)
 	}
 }
 
+static void rp_make_cancel(struct review_pane *);
+
 static void
 rp_diff_clear(struct review_pane *rp)
 {
@@ -381,7 +383,9 @@ rp_diff_clear(struct review_pane *rp)
 	rp->dfile = RP_NONE;
 	rp->selecting = 0;
 	rp->gen++;
-	/* a diff waiting for the thread is not wanted any more */
+	rp->make_bottom = 0;
+	/* diffs being made or waiting for the thread: not wanted any more */
+	rp_make_cancel(rp);
 	if (rp->next_make.mk != NULL)
 		review_make_free(rp->next_make.mk);
 	rp->next_make.mk = NULL;
@@ -419,23 +423,45 @@ rp_opts_default(const struct review_opts *o)
 
 /* ---- big diffs, on a thread ---- */
 
+/*
+ * What the pane and the thread making a diff share. Whoever lets go last
+ * frees it: the thread, when the pane was closed meanwhile (abandoned: it
+ * never waits for a diff nobody will see), else the pane once it has the
+ * byte the thread writes.
+ */
+enum { RP_MAKER_RUNNING, RP_MAKER_DONE, RP_MAKER_ABANDONED };
+struct rp_maker {
+	struct review_make *mk;
+	pthread_t thread;
+	int wfd;
+	int delay;                 /* ms before it starts (tests) */
+	atomic_int state;
+};
+
 static void *
 rp_make_main(void *arg)
 {
-	struct review_pane *rp = arg;
+	struct rp_maker *mr = arg;
 	struct timespec ts;
 	ssize_t n;
+	int state = RP_MAKER_RUNNING;
 
-	if (rp->make_delay > 0) {
+	if (mr->delay > 0) {
 		/* tests: a diff that takes its time */
-		ts.tv_sec = rp->make_delay / 1000;
-		ts.tv_nsec = (long)(rp->make_delay % 1000) * 1000000;
+		ts.tv_sec = mr->delay / 1000;
+		ts.tv_nsec = (long)(mr->delay % 1000) * 1000000;
 		while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
 			;
 	}
-	review_make_run(rp->making.mk);
+	review_make_run(mr->mk);
+	if (!atomic_compare_exchange_strong(&mr->state, &state,
+	    RP_MAKER_DONE)) {
+		review_make_free(mr->mk);
+		free(mr);
+		return NULL;
+	}
 	do
-		n = write(rp->make_pipe[1], "", 1);
+		n = write(mr->wfd, "", 1);
 	while (n < 0 && errno == EINTR);
 	return NULL;
 }
@@ -446,10 +472,10 @@ static void rp_make_finish(struct review_pane *, struct rp_make *);
 static void
 rp_make_start(struct review_pane *rp, struct review_make *mk, size_t i)
 {
-	struct rp_make m = { mk, i, rp->gen, review_make_size(mk) };
-	int error;
+	struct rp_make m = { mk, i, rp->gen };
+	struct rp_maker *mr;
 
-	if (rp->making.mk != NULL) {
+	if (rp->maker != NULL) {
 		if (rp->next_make.mk != NULL)
 			review_make_free(rp->next_make.mk);
 		rp->next_make = m;
@@ -460,14 +486,50 @@ rp_make_start(struct review_pane *rp, struct review_make *mk, size_t i)
 		rp->make_pipe[0] = rp->make_pipe[1] = -1;
 		goto here;
 	}
-	rp->making = m;
-	if ((error = pthread_create(&rp->make_thread, NULL, rp_make_main,
-	    rp)) == 0)
+	mr = xcalloc(1, sizeof *mr);
+	mr->mk = mk;
+	mr->wfd = rp->make_pipe[1];
+	mr->delay = rp->make_delay;
+	atomic_init(&mr->state, RP_MAKER_RUNNING);
+	if (pthread_create(&mr->thread, NULL, rp_make_main, mr) == 0) {
+		rp->maker = mr;
+		rp->making = m;
 		return;
-	memset(&rp->making, 0, sizeof rp->making);
+	}
+	free(mr);
 here:
 	/* no thread: made here, keys wait */
 	rp_make_finish(rp, &m);
+}
+
+/* The thread's diff is not wanted any more: it stops at its next step. */
+static void
+rp_make_cancel(struct review_pane *rp)
+{
+	if (rp->maker != NULL)
+		review_make_cancel(rp->maker->mk);
+}
+
+/* The pane closes: a thread still making a diff frees it itself. */
+static void
+rp_make_abandon(struct review_pane *rp)
+{
+	struct rp_maker *mr = rp->maker;
+	int state = RP_MAKER_RUNNING;
+
+	if (mr == NULL)
+		return;
+	rp->maker = NULL;
+	review_make_cancel(mr->mk);
+	if (atomic_compare_exchange_strong(&mr->state, &state,
+	    RP_MAKER_ABANDONED)) {
+		pthread_detach(mr->thread);
+		return;
+	}
+	/* done already: its byte is written, nothing more */
+	pthread_join(mr->thread, NULL);
+	review_make_free(mr->mk);
+	free(mr);
 }
 
 /* A made diff replaces the preview of its file, if that is still shown. */
@@ -506,9 +568,11 @@ rp_make_done(struct review_pane *rp)
 	struct rp_make m = rp->making, next = rp->next_make;
 	char byte;
 
-	if (read(rp->make_pipe[0], &byte, 1) != 1)
+	if (rp->maker == NULL || read(rp->make_pipe[0], &byte, 1) != 1)
 		return;
-	pthread_join(rp->make_thread, NULL);
+	pthread_join(rp->maker->thread, NULL);
+	free(rp->maker);
+	rp->maker = NULL;
 	memset(&rp->making, 0, sizeof rp->making);
 	memset(&rp->next_make, 0, sizeof rp->next_make);
 	rp_make_finish(rp, &m);
@@ -1032,7 +1096,7 @@ int
 review_pane_fd(const struct review_pane *rp)
 {
 	/* a job's output waits in its pipe while a diff is made */
-	if (rp->making.mk != NULL)
+	if (rp->maker != NULL)
 		return rp->make_pipe[0];
 	return rp->job != RP_JOB_NONE ? rp->job_fd : -1;
 }
@@ -1132,7 +1196,7 @@ review_pane_job(struct review_pane *rp)
 	int status = 0;
 	enum rp_job job;
 
-	if (rp->making.mk != NULL)
+	if (rp->maker != NULL)
 		rp_make_done(rp);
 	if (rp->job == RP_JOB_NONE)
 		return;
@@ -1300,11 +1364,7 @@ review_pane_free(struct review_pane *rp)
 		while (waitpid(rp->job_pid, &status, 0) < 0 && errno == EINTR)
 			;
 	}
-	if (rp->making.mk != NULL) {
-		/* it reads nothing of the review: a moment, at most */
-		pthread_join(rp->make_thread, NULL);
-		review_make_free(rp->making.mk);
-	}
+	rp_make_abandon(rp);
 	if (rp->make_pipe[0] != -1) {
 		close(rp->make_pipe[0]);
 		close(rp->make_pipe[1]);
@@ -1859,6 +1919,7 @@ rp_list_action(struct review_pane *rp, enum action a)
 static void
 rp_diff_action(struct review_pane *rp, enum action a)
 {
+	rp->make_bottom = 0;
 	switch (a) {
 	case ACTION_LEFT:
 		if (rp->hscroll == 0)

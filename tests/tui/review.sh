@@ -277,12 +277,12 @@ tui_keys C-g C-g
 check "q leaves airlock review" tui_wait_for '^\[exited 0\]'
 
 # 7. a diff of megabytes: its first lines at once, the whole diff made on
-# a thread while the keys work (held back 2 s here), then shown in place
+# a thread while the keys work (held back 5 s here), then shown in place
 awk 'BEGIN { for (i = 0; i < 40000; i++) printf "%08d some text of a line\n", i }' >big.txt
 git add big.txt >/dev/null && git commit -qm big
 "$AIRLOCK" run --headless --name big -- sed -i '1~2s/ / edited /' big.txt
 export AIRLOCK_KEYS=$W/vi.keys
-TUI_ENV+=(AIRLOCK_TEST_DIFF_DELAY_MS=2000)
+TUI_ENV+=(AIRLOCK_TEST_DIFF_DELAY_MS=5000)
 tui_start 150 32 "$AIRLOCK" review big
 check "a big diff: its first lines at once" tui_wait_for '[│|] +1 +\+ *00000000 edited some'
 check "... said to be only its first lines" tui_wait_for 'big\.txt +\(its first lines: diffing the whole file'
@@ -297,5 +297,10 @@ tui_keys y
 check "then the hunk can be approved" tui_wait_for '\[x\] M big\.txt'
 tui_keys q
 check "q leaves it" tui_wait_for '^\[exited 0\]'
+tui_start 150 32 "$AIRLOCK" review big
+tui_wait_for 'big\.txt +\(its first lines: diffing the whole file'
+tui_keys q
+check "q while the diff is being made leaves at once (not 5 s later)" \
+	tui_wait_for '^\[exited 0\]' 3
 
 finish

@@ -693,14 +693,14 @@ test_diff_steps(void **state)
 	assert_true(adds > 300);
 	review_diff_free(&pv);
 
-	r.v[0].seen = 0;
+	/* what approve-file checks: set from the start, preview or not */
+	assert_true(r.v[0].seen);
 	m.mk = mk;
 	assert_int_equal(pthread_create(&th, NULL, make_thread, &m), 0);
 	assert_int_equal(pthread_join(th, NULL), 0);
 	assert_int_equal(m.rc, 0);
 	assert_int_equal(review_diff_finish(&r, 0, mk, &d, &cause), 0);
 	assert_false(d.preview);
-	assert_true(r.v[0].seen);
 	assert_int_equal(d.n, whole.n);
 	assert_int_equal(d.nhunks, whole.nhunks);
 	assert_int_equal(d.nchanges, whole.nchanges);
@@ -724,6 +724,99 @@ test_diff_steps(void **state)
 		assert_int_equal(pv.v[i].type, REVIEW_LINE_NOTE);
 	review_diff_free(&pv);
 	review_make_free(mk);
+	review_free(&r);
+	buf_free(&a);
+	buf_free(&b);
+}
+
+/* The preview of file 0 with opts, against its whole diff: the same lines
+ * (hunk headers aside); the number of lines kept. */
+static size_t
+preview_check(struct review *r, const struct review_opts *o)
+{
+	struct review_diff	 whole, pv;
+	struct review_make	*mk;
+	char			*cause = NULL, *t, *u;
+	size_t			 i, n;
+
+	diff_of(r, 0, o, &whole);
+	assert_int_equal(review_diff_start(r, 0, o, &mk, &cause), 0);
+	assert_int_equal(review_diff_preview(r, 0, mk, 1000, &pv, &cause), 0);
+	assert_true(pv.n <= whole.n);
+	for (i = 0; i < pv.n; i++) {
+		assert_int_equal(pv.v[i].type, whole.v[i].type);
+		if (pv.v[i].type == REVIEW_LINE_HUNK)
+			continue;
+		t = text_of(&pv, &pv.v[i]);
+		u = text_of(&whole, &whole.v[i]);
+		assert_string_equal(t, u);
+		assert_int_equal(pv.v[i].old_no, whole.v[i].old_no);
+		assert_int_equal(pv.v[i].new_no, whole.v[i].new_no);
+		free(t);
+		free(u);
+	}
+	n = pv.n;
+	review_diff_free(&pv);
+	review_diff_free(&whole);
+	review_make_free(mk);
+	return n;
+}
+
+/*
+ * A long insertion near the top: the heads of the sides no longer line up
+ * and their diff deletes what the whole files keep; the preview is cut
+ * before that, with 3 lines of context and with none. A first line longer
+ * than a head: no lines at all.
+ */
+static void
+test_diff_preview_cut(void **state)
+{
+	struct fx		*f = *state;
+	struct review		 r;
+	struct review_opts	 o = { .context = 0, .ignore_ws = 0 };
+	struct review_diff	 pv;
+	struct review_make	*mk;
+	struct buf		 a = BUF_INIT, b = BUF_INIT;
+	char			*cause = NULL;
+	size_t			 i;
+	int			 k;
+
+	for (k = 0; k < 3000; k++) {
+		buf_printf(&a, "%08d text\n", k);
+		if (k == 99) {
+			for (int j = 0; j < 1200; j++)
+				buf_printf(&b, "inserted %d\n", j);
+		}
+		buf_printf(&b, k == 20 ? "%08d changed\n" : "%08d text\n", k);
+	}
+	snaptest_write(f->tree, "big.txt", a.data, a.len, 0644);
+	snaptest_write(f->upper, "big.txt", b.data, b.len, 0644);
+	load(f, &r, NULL);
+	/* the change at line 21 shows; the insertion's lines past 3/4 of
+	 * the head do not */
+	assert_true(preview_check(&r, NULL) >= 8);
+	assert_true(preview_check(&r, &o) >= 2);
+	review_free(&r);
+
+	/* one line longer than a head */
+	buf_reset(&b);
+	for (k = 0; k < 300 * 1024; k++)
+		buf_addch(&b, 'x');
+	buf_addch(&b, '\n');
+	buf_add(&b, a.data, a.len);
+	snaptest_write(f->upper, "big.txt", b.data, b.len, 0644);
+	load(f, &r, NULL);
+	assert_int_equal(review_diff_start(&r, 0, NULL, &mk, &cause), 0);
+	assert_int_equal(review_diff_preview(&r, 0, mk, 1000, &pv, &cause), 0);
+	for (i = 0; i < pv.n; i++)
+		assert_int_equal(pv.v[i].type, REVIEW_LINE_NOTE);
+	review_diff_free(&pv);
+	/* cancelled: an error, nothing made */
+	review_make_cancel(mk);
+	assert_int_equal(review_make_run(mk), -1);
+	assert_int_not_equal(review_diff_finish(&r, 0, mk, &pv, &cause), 0);
+	assert_string_equal(cause, "cancelled");
+	free(cause);
 	review_free(&r);
 	buf_free(&a);
 	buf_free(&b);
@@ -1610,6 +1703,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_diff_numbers, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_diff_steps, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_diff_preview_cut, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_words, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_views_map, setup,
