@@ -442,7 +442,7 @@ test_deferred(void **state)
 	buf_init(&burst);
 	for (i = 0; i < 3; i++) {
 		pair_create(&p, 39, 120);
-		pair_feed(&p, "\033[32m$\033[m cat f\r\n", 20);
+		pair_feed(&p, "\033[32m$\033[m cat f\r\n", 17);
 		buf_reset(&burst);
 		add_lines(&burst, 3000, 120);
 		add_text(&burst, 50);
@@ -458,7 +458,7 @@ test_deferred(void **state)
 		/* Then what libvterm must see: the screen first, once. */
 		switch (i) {
 		case 0:
-			pair_feed(&p, "\033[31mred\033[m\r\n", 15);
+			pair_feed(&p, "\033[31mred\033[m\r\n", 13);
 			break;
 		case 1:
 			term_resize(p.fast, 30, 100);
@@ -466,7 +466,7 @@ test_deferred(void **state)
 			term_size(p.fast, &p.rows, &p.cols);
 			break;
 		case 2:
-			pair_feed(&p, "\b\bxy\033[A\033[2K", 10);
+			pair_feed(&p, "\b\bxy\033[A\033[2K", 11);
 			break;
 		}
 		assert_true(term_fast_redraws == redraws + 1);
