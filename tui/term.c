@@ -134,6 +134,9 @@ struct term {
 	int			 fast_first;    /* the ring's top row */
 	int			 fast_cr;
 	int			 fast_skip;     /* scrolls already pushed */
+	/* libvterm's screen is behind the shadow: term_fast_flush puts the
+	 * shadow there before anything else reads or writes it. */
+	int			 fast_pending;
 	struct buf		 fast_out;
 };
 
@@ -731,8 +734,10 @@ term_write(struct term *t, const void *data, size_t len)
 /* Below this many rows scrolled it is not worth it. */
 #define TERM_FAST_ROWS		4
 
-/* How many times it was taken, for the tests. */
+/* How many times it was taken and libvterm's screen drawn again from the
+ * shadow, for the tests. */
 uint64_t term_fast_taken;
+uint64_t term_fast_redraws;
 
 /* AIRLOCK_TERM_NO_FAST=1 turns it off, to compare. */
 static int
@@ -876,33 +881,34 @@ term_fast_ok(struct term *t)
 	return 1;
 }
 
-/* Pushes a row of plain text as term_pack packs it. */
+/* Pushes a row of plain text as term_pack packs it (runs of at most 255
+ * cells in the default style), written in place. */
 static void
 term_fast_push_text(struct term *t, const unsigned char *s, int n)
 {
-	struct buf	*b = &t->pack;
 	struct sb_line	*line;
+	unsigned char	*out;
 	int		 i, run;
 
 	while (n > 0 && s[n - 1] == ' ')
 		n--;
-	buf_reset(b);
+	line = xmalloc(sizeof *line + (size_t)n + 2 * (((size_t)n + 254) / 255));
+	out = line->data;
 	for (i = 0; i < n; i += run) {
 		run = n - i < 255 ? n - i : 255;
-		buf_addch(b, 0);  /* default colours, no attributes */
-		buf_addch(b, run);
-		buf_add(b, s + i, (size_t)run);
+		*out++ = 0;  /* default colours, no attributes */
+		*out++ = (unsigned char)run;
+		memcpy(out, s + i, (size_t)run);
+		out += run;
 	}
-	line = xmalloc(sizeof *line + b->len);
-	line->len = (uint32_t)b->len;
+	line->len = (uint32_t)(out - line->data);
 	line->cells = (uint16_t)n;
-	memcpy(line->data, b->data, b->len);
 	term_sb_add(t, line);
 }
 
 /* The ring's row r (0 the top). */
 static unsigned char *
-term_fast_row(struct term *t, int r, int **len)
+term_fast_row(const struct term *t, int r, int **len)
 {
 	int	slot = (t->fast_first + r) % t->rows;
 
@@ -1013,6 +1019,7 @@ term_fast_redraw(struct term *t)
 	unsigned char	*row;
 	int		*len, r;
 
+	term_fast_redraws++;
 	buf_reset(b);
 	buf_add(b, "\033[H\033[2J", 7);
 	for (r = 0; r < t->rows; r++) {
@@ -1024,6 +1031,28 @@ term_fast_redraw(struct term *t)
 	if (t->fast_cr)
 		buf_addch(b, '\r');
 	term_write(t, b->data, b->len);
+}
+
+/* libvterm is given the screen the shadow holds, when it is behind. */
+static void
+term_fast_flush(struct term *t)
+{
+	if (!t->fast_pending)
+		return;
+	t->fast_pending = 0;
+	term_fast_redraw(t);
+}
+
+/* The shadow's cursor, as libvterm would have it: on the last column when
+ * a wrap is pending there. */
+static void
+term_fast_cursor(struct term *t, VTermPos *pos)
+{
+	int	*len;
+
+	term_fast_row(t, t->rows - 1, &len);
+	pos->row = t->rows - 1;
+	pos->col = t->fast_cr ? 0 : (*len < t->cols ? *len : t->cols - 1);
 }
 
 /*
@@ -1088,8 +1117,8 @@ term_fast_start(struct term *t, const unsigned char *p, size_t len)
 	 * go to the scrollback but for the last rows - 1, which libvterm is
 	 * given. */
 	term_fast_sim(t, p + head, end - head, 1);
-	term_fast_redraw(t);
 	t->fast_shadow = 1;
+	t->fast_pending = 1;
 	return end;
 }
 
@@ -1097,7 +1126,11 @@ term_fast_start(struct term *t, const unsigned char *p, size_t len)
  * Takes plain text from the start of p, when it can and when it is worth
  * it; returns how much it took, all of which libvterm has then seen as if
  * fed normally. With the shadow, the scrollback gets the lines scrolling
- * off and libvterm only the screen as it ends up.
+ * off and libvterm only the screen as it ends up, and only when something
+ * needs it (term_fast_flush): a flood of text, read a few KB at a time,
+ * redraws libvterm's screen once rather than once a read. Until then
+ * libvterm's state but for the screen's cells and the cursor's column is
+ * what the flush leaves, as plain text changes nothing else.
  */
 static size_t
 term_fast_feed(struct term *t, const unsigned char *p, size_t len)
@@ -1106,6 +1139,7 @@ term_fast_feed(struct term *t, const unsigned char *p, size_t len)
 	uint64_t	scrolls;
 
 	if (!term_fast_ok(t)) {
+		term_fast_flush(t);
 		t->fast_shadow = 0;
 		return 0;
 	}
@@ -1115,13 +1149,14 @@ term_fast_feed(struct term *t, const unsigned char *p, size_t len)
 			return n;
 	}
 	plain = term_fast_plain(t, p + n, len - n, &scrolls);
-	if (scrolls < TERM_FAST_ROWS) {
+	if (!t->fast_pending && scrolls < TERM_FAST_ROWS) {
 		/* Cheaper through libvterm, which pushes what scrolls. */
 		term_write(t, p + n, plain);
 		term_fast_sim(t, p + n, plain, 0);
-	} else {
+	} else if (plain > 0) {
 		term_fast_sim(t, p + n, plain, 1);
-		term_fast_redraw(t);
+		t->fast_pending = 1;
+		t->damage = 1;
 	}
 	term_fast_taken++;
 	return n + plain;
@@ -1533,11 +1568,15 @@ term_feed(struct term *t, const char *data, size_t len)
 	t->output_bytes += len;
 	n = term_fast_feed(t, (const unsigned char *)data, len);
 	if (n < len) {
+		term_fast_flush(t);
 		t->fast_shadow = 0;  /* libvterm sees what it does not know */
 		term_scan_feed(t, (const unsigned char *)data + n, len - n);
 	}
 	vterm_screen_flush_damage(t->screen);
-	vterm_state_get_cursorpos(t->vstate, &pos);
+	if (t->fast_pending)
+		term_fast_cursor(t, &pos);
+	else
+		vterm_state_get_cursorpos(t->vstate, &pos);
 	t->state.cursor_row = pos.row;
 	t->state.cursor_col = pos.col;
 }
@@ -1551,6 +1590,7 @@ term_resize(struct term *t, int rows, int cols)
 	cols = term_clamp(cols, TERM_COLS_MIN, TERM_COLS_MAX);
 	if (rows == t->rows && cols == t->cols)
 		return;
+	term_fast_flush(t);
 	vterm_set_size(t->vt, rows, cols);
 	t->fast_shadow = 0;
 	t->rows = rows;
@@ -1784,9 +1824,19 @@ term_cell(const struct term *t, int row, int col, struct term_cell *cell)
 	const struct sb_line	*line;
 	VTermScreenCell		 vc;
 	VTermPos		 pos = { .row = row, .col = col };
+	unsigned char		*text;
+	int			*len;
 
 	if (row >= t->rows || col < 0 || col >= t->cols || row < -t->sb_count) {
 		*cell = term_blank;
+		return;
+	}
+	if (row >= 0 && t->fast_pending) {
+		/* The shadow: plain text in the default pen. */
+		text = term_fast_row(t, row, &len);
+		*cell = term_blank;
+		if (col < *len)
+			cell->chars[0] = text[col];
 		return;
 	}
 	if (row >= 0) {

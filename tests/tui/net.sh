@@ -21,7 +21,7 @@ s = http.server.HTTPServer(("127.0.0.1", 0), H)
 open(sys.argv[1], "w").write(str(s.server_address[1]))
 s.serve_forever()' "$W/port" &
 server=$!
-trap 'kill $server 2>/dev/null' EXIT
+trap 'kill $server 2>/dev/null; tui_cleanup' EXIT  # lib.sh's cleanup too
 for _ in $(seq 100); do [ -s "$W/port" ] && break; sleep 0.05; done
 PORT=$(cat "$W/port")
 

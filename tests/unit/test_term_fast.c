@@ -20,6 +20,7 @@
  */
 
 extern uint64_t term_fast_taken;  /* term.c, for the tests */
+extern uint64_t term_fast_redraws;
 
 static uint64_t rng_state;
 
@@ -422,6 +423,61 @@ test_chunks(void **state)
 	buf_free(&burst);
 }
 
+/*
+ * A flood read a pty's 4095 bytes at a time puts libvterm's screen right
+ * once, when something needs it, rather than once a read: until then the
+ * cells and the cursor come from the shadow, and are the same.
+ */
+static void
+test_deferred(void **state)
+{
+	struct buf	burst;
+	struct pair	p;
+	size_t		off, n;
+	uint64_t	redraws;
+	int		i;
+
+	(void)state;
+	rng_state = 99;
+	buf_init(&burst);
+	for (i = 0; i < 3; i++) {
+		pair_create(&p, 39, 120);
+		pair_feed(&p, "\033[32m$\033[m cat f\r\n", 17);
+		buf_reset(&burst);
+		add_lines(&burst, 3000, 120);
+		add_text(&burst, 50);
+		redraws = term_fast_redraws;
+		for (off = 0; off < burst.len; off += n) {
+			n = burst.len - off < 4095 ? burst.len - off : 4095;
+			pair_feed(&p, burst.data + off, n);
+			if (off % (40 * 4095) == 0)
+				pair_check(&p);
+		}
+		pair_check(&p);
+		assert_true(term_fast_redraws == redraws);
+		/* Then what libvterm must see: the screen first, once. */
+		switch (i) {
+		case 0:
+			pair_feed(&p, "\033[31mred\033[m\r\n", 13);
+			break;
+		case 1:
+			term_resize(p.fast, 30, 100);
+			term_resize(p.slow, 30, 100);
+			term_size(p.fast, &p.rows, &p.cols);
+			break;
+		case 2:
+			pair_feed(&p, "\b\bxy\033[A\033[2K", 11);
+			break;
+		}
+		assert_true(term_fast_redraws == redraws + 1);
+		pair_check(&p);
+		pair_feed(&p, "more\r\n", 6);
+		pair_check(&p);
+		pair_free(&p);
+	}
+	buf_free(&burst);
+}
+
 /* One feed of several MB, plain or coloured (never the fast path): libvterm
  * gets it in pieces its stack can hold. */
 static void
@@ -456,6 +512,7 @@ main(void)
 		cmocka_unit_test(test_modes),
 		cmocka_unit_test(test_scrollback_full),
 		cmocka_unit_test(test_chunks),
+		cmocka_unit_test(test_deferred),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
