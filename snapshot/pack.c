@@ -156,15 +156,54 @@ pack_writer_start(struct store *st, uint32_t number, int create,
 }
 
 static int
+pack_sync_path(const char *dir, char **cause)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), rc = 0;
+
+	if (fd == -1 || fsync(fd) != 0) {
+		*cause = xasprintf("cannot sync %s: %s", dir, strerror(errno));
+		rc = -1;
+	}
+	if (fd != -1)
+		close(fd);
+	return rc;
+}
+
+int
+pack_init(struct store *st, char **cause)
+{
+	char *dir = path_join(st->dir, "packs"), *path = pack_path(st, 1);
+	int fd, rc = -1;
+
+	if (mkdir(dir, 0700) != 0 && errno != EEXIST)
+		*cause = xasprintf("cannot create %s: %s", dir, strerror(errno));
+	else if ((fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC |
+	    O_NOFOLLOW, 0600)) == -1 && errno != EEXIST)
+		*cause = xasprintf("cannot create %s: %s", path, strerror(errno));
+	else {
+		if (fd != -1)
+			close(fd);
+		if (pack_sync_path(dir, cause) == 0 &&
+		    pack_sync_path(st->dir, cause) == 0)
+			rc = 0;
+	}
+	free(path);
+	free(dir);
+	return rc;
+}
+
+static int
 pack_writer_begin(struct store *st, int fresh, struct pack_writer **out,
     char **cause)
 {
 	char *dir = path_join(st->dir, "packs");
 	uint32_t number;
 	uint64_t size;
-	int rc;
+	int rc = 0;
 
-	rc = path_mkdirs(dir, 0700, cause);
+	/* a store made before pack_init was: the same, once */
+	if (access(dir, F_OK) != 0)
+		rc = pack_init(st, cause);
 	free(dir);
 	if (rc != 0 || pack_newest(st, &number, &size, cause) != 0)
 		return -1;
@@ -390,14 +429,8 @@ static int
 pack_sync_dir(struct store *st, char **cause)
 {
 	char *dir = path_join(st->dir, "packs");
-	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), rc = 0;
+	int rc = pack_sync_path(dir, cause);
 
-	if (fd == -1 || fsync(fd) != 0) {
-		*cause = xasprintf("cannot sync %s: %s", dir, strerror(errno));
-		rc = -1;
-	}
-	if (fd != -1)
-		close(fd);
 	free(dir);
 	return rc;
 }
