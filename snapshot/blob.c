@@ -11,7 +11,11 @@
 
 #include "snapshot/snapshot.h"
 
+/* Format 1 (still read): version, pack, offset, clen, size as u64s.
+ * Format 2 (written): a version byte, then the same as varints: some 10
+ * bytes instead of 40. */
 #define BLOB_VERSION 1
+#define BLOB_VERSION2 2
 
 int
 blob_decode(const void *val, size_t vlen, struct blob_ref *ref)
@@ -20,11 +24,23 @@ blob_decode(const void *val, size_t vlen, struct blob_ref *ref)
 	uint64_t version, pack;
 
 	rec_reader_init(&r, val, vlen);
-	version = rec_get_u64(&r);
-	pack = rec_get_u64(&r);
-	ref->offset = rec_get_u64(&r);
-	ref->clen = rec_get_u64(&r);
-	ref->size = rec_get_u64(&r);
+	/* format 1 starts with a u64 (a zero byte), format 2 with its byte */
+	if (vlen > 0 && *(const unsigned char *)val == BLOB_VERSION2) {
+		version = BLOB_VERSION;   /* checked below as format 1's */
+		rec_get_fixed(&r, 1);
+		pack = rec_get_uvar(&r);
+		ref->offset = rec_get_uvar(&r);
+		ref->clen = rec_get_uvar(&r);
+		ref->size = rec_get_uvar(&r);
+		if (r.left != 0)
+			r.error = 1;
+	} else {
+		version = rec_get_u64(&r);
+		pack = rec_get_u64(&r);
+		ref->offset = rec_get_u64(&r);
+		ref->clen = rec_get_u64(&r);
+		ref->size = rec_get_u64(&r);
+	}
 	if (r.error || version != BLOB_VERSION || pack == 0 ||
 	    pack > UINT32_MAX || ref->offset > INT64_MAX ||
 	    ref->clen > INT64_MAX - ref->offset)
@@ -60,11 +76,11 @@ blob_put(struct index_txn *t, const unsigned char hash[HASH_LEN],
 	struct buf b = BUF_INIT;
 	int rc;
 
-	rec_put_u64(&b, BLOB_VERSION);
-	rec_put_u64(&b, ref->pack);
-	rec_put_u64(&b, ref->offset);
-	rec_put_u64(&b, ref->clen);
-	rec_put_u64(&b, ref->size);
+	buf_addch(&b, BLOB_VERSION2);
+	rec_put_uvar(&b, ref->pack);
+	rec_put_uvar(&b, ref->offset);
+	rec_put_uvar(&b, ref->clen);
+	rec_put_uvar(&b, ref->size);
 	rc = index_put(t, INDEX_BLOBS, hash, HASH_LEN, b.data, b.len, cause);
 	buf_free(&b);
 	return rc;

@@ -69,6 +69,17 @@ struct ckpt_prehash {
 	int rc;                    /* of ckpt_hash_fd */
 };
 
+/*
+ * The real tree at a path new in this checkpoint, looked up once, before
+ * the scratch's files are read: for its base, the hash of a big one on the
+ * side, and the counts.
+ */
+struct ckpt_real {
+	struct mentry e;           /* kind MENTRY_ABSENT: nothing there */
+	int base;                  /* no base is stored yet: capture one */
+	int unreadable;            /* its parent directory cannot be read */
+};
+
 struct ckpt_take {
 	struct store *st;
 	uint32_t owner;
@@ -86,6 +97,8 @@ struct ckpt_take {
 	struct buf data;             /* a small file's content, reused */
 	struct ckpt_queue *queue;    /* NULL: compress on this thread */
 	uint64_t inline_frames;      /* compressed on this thread */
+	struct ckpt_real *real;      /* sorted by path */
+	size_t nreal, realcap;
 	struct ckpt_prehash *pre;    /* big bases being hashed */
 	size_t npre;
 	pthread_t pre_thread;
@@ -197,7 +210,9 @@ ckpt_store_stream(struct ckpt_take *t, int fd, struct mentry *e,
 }
 
 /* Reads exactly size bytes of fd into t->data; -1 with errno EAGAIN when
- * the file has another size now. */
+ * the file has another size now. One byte more is asked for, so a read
+ * that stops at size is at the end (a file that grows later shows in the
+ * fstat after the read). */
 static int
 ckpt_read_small(struct buf *b, int fd, size_t size, char **cause)
 {
@@ -207,7 +222,7 @@ ckpt_read_small(struct buf *b, int fd, size_t size, char **cause)
 
 	buf_reset(b);
 	buf_grow(b, want);
-	while (got < want) {
+	while (got < size) {
 		n = read(fd, b->data + got, want - got);
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -812,53 +827,29 @@ ckpt_prehash_main(void *arg)
 	return NULL;
 }
 
-/* Starts hashing the real files of new paths that are bases too big to
- * store. Anything odd is left to ckpt_capture_base. */
-static int
-ckpt_prehash_start(struct ckpt_take *t, char **cause)
+/* Queues the real file of r, a base too big to store, to be hashed on
+ * the side. Anything odd is left to ckpt_capture_base. */
+static void
+ckpt_prehash_add(struct ckpt_take *t, const struct ckpt_real *r)
 {
 	struct ckpt_prehash *p;
-	const char *name;
 	struct stat sb;
-	size_t i;
-	int pfd, fd, rc;
+	int fd;
 
-	if (t->lowerfd == -1)
-		return 0;
-	for (i = 0; i < t->cur.n; i++) {
-		const struct mentry *e = &t->cur.v[i];
-
-		if (manifest_find(&t->prevm, e->path, e->pathlen) != NULL)
-			continue;
-		pfd = dirtree_parent_open(&t->lowerp, e->path, e->pathlen, &name);
-		if (pfd == -1 || fstatat(pfd, name, &sb, AT_SYMLINK_NOFOLLOW) != 0 ||
-		    !S_ISREG(sb.st_mode) ||
-		    (uint64_t)sb.st_size <= CKPT_BASE_MAX_SIZE)
-			continue;
-		if ((rc = ckpt_has_base(t, e, cause)) != 0) {
-			if (rc < 0)
-				return -1;
-			continue;
-		}
-		if ((fd = ckpt_open_file(t->lowerfd, e, 0)) == -1)
-			continue;
-		if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
-			close(fd);
-			continue;
-		}
-		t->pre = xreallocarray(t->pre, t->npre + 1, sizeof *t->pre);
-		p = &t->pre[t->npre++];
-		memset(p, 0, sizeof *p);
-		p->path = xmemdup(e->path, e->pathlen);
-		p->pathlen = e->pathlen;
-		p->fd = fd;
-		p->before = sb;
-		p->rc = -1;
+	if ((fd = ckpt_open_file(t->lowerfd, &r->e, 0)) == -1)
+		return;
+	if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+		close(fd);
+		return;
 	}
-	if (t->npre > 0 &&
-	    pthread_create(&t->pre_thread, NULL, ckpt_prehash_main, t) == 0)
-		t->pre_running = 1;
-	return 0;
+	t->pre = xreallocarray(t->pre, t->npre + 1, sizeof *t->pre);
+	p = &t->pre[t->npre++];
+	memset(p, 0, sizeof *p);
+	p->path = xmemdup(r->e.path, r->e.pathlen);
+	p->pathlen = r->e.pathlen;
+	p->fd = fd;
+	p->before = sb;
+	p->rc = -1;
 }
 
 static void
@@ -912,31 +903,110 @@ ckpt_prehash_free(struct ckpt_take *t)
 	t->npre = 0;
 }
 
-/* What the real tree holds at e's path, without following symlinks. */
+/*
+ * Looks up the real tree at every path new since the previous checkpoint
+ * (one stat each, from the nearest open ancestor) and starts hashing the
+ * big files among those that need a base.
+ */
 static int
-ckpt_capture_base(struct ckpt_take *t, const struct mentry *e, char **cause)
+ckpt_real_plan(struct ckpt_take *t, char **cause)
 {
-	struct mentry b;
+	struct ckpt_real *r;
 	const char *name;
 	char *why = NULL;
-	int pfd, rc = 1;
+	size_t i;
+	int pfd, rc;
 
-	memset(&b, 0, sizeof b);
-	b.path = e->path;
-	b.pathlen = e->pathlen;
-	pfd = dirtree_parent_open(&t->lowerp, e->path, e->pathlen, &name);
-	if (pfd != -1)
-		rc = dirtree_stat(pfd, name, 0, &b, &why);
-	else if (errno == EACCES) {
+	if (t->lowerfd == -1)
+		return 0;
+	for (i = 0; i < t->cur.n; i++) {
+		const struct mentry *e = &t->cur.v[i];
+
+		if (manifest_find(&t->prevm, e->path, e->pathlen) != NULL)
+			continue;
+		if ((rc = ckpt_has_base(t, e, cause)) < 0)
+			return -1;
+		if (t->nreal == t->realcap) {
+			t->realcap = t->realcap == 0 ? 64 : t->realcap * 2;
+			t->real = xreallocarray(t->real, t->realcap,
+			    sizeof *t->real);
+		}
+		r = &t->real[t->nreal++];
+		memset(r, 0, sizeof *r);
+		r->base = rc == 0;
+		r->e.path = xmemdup(e->path, e->pathlen + 1);
+		r->e.pathlen = e->pathlen;
+		r->e.kind = MENTRY_ABSENT;
+		pfd = dirtree_parent_open(&t->lowerp, e->path, e->pathlen, &name);
+		if (pfd == -1) {
+			r->unreadable = errno == EACCES;
+			continue;
+		}
+		rc = dirtree_stat(pfd, name, 0, &r->e, &why);
+		if (rc < 0) {
+			/* only a base needs it: the counts take nothing */
+			if (r->base)
+				return ckpt_store_error(e, EIO, why, cause);
+			free(why);
+			why = NULL;
+			r->e.kind = MENTRY_ABSENT;
+		}
+		if (rc == 0 && r->base && r->e.kind == MENTRY_FILE &&
+		    r->e.size > CKPT_BASE_MAX_SIZE)
+			ckpt_prehash_add(t, r);
+	}
+	if (t->npre > 0 &&
+	    pthread_create(&t->pre_thread, NULL, ckpt_prehash_main, t) == 0)
+		t->pre_running = 1;
+	return 0;
+}
+
+/* The real tree's entry of a path new in this checkpoint, or NULL. */
+static const struct ckpt_real *
+ckpt_real_find(const struct ckpt_take *t, const struct mentry *e)
+{
+	size_t lo = 0, hi = t->nreal;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = mentry_cmp(e, &t->real[mid].e);
+
+		if (c == 0)
+			return &t->real[mid];
+		if (c < 0)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	return NULL;
+}
+
+static void
+ckpt_real_free(struct ckpt_take *t)
+{
+	size_t i;
+
+	for (i = 0; i < t->nreal; i++)
+		mentry_free(&t->real[i].e);
+	free(t->real);
+	t->real = NULL;
+	t->nreal = t->realcap = 0;
+}
+
+/* The base of e's path: what the real tree held there (r). */
+static int
+ckpt_capture_base(struct ckpt_take *t, const struct ckpt_real *r,
+    const struct mentry *e, char **cause)
+{
+	struct mentry b = r->e;   /* path and target stay r's */
+	int rc;
+
+	if (r->unreadable) {
 		ckpt_note(t, e, "its real parent directory cannot be read; "
 		    "no base");
 		return 0;
 	}
-	if (rc < 0)
-		return ckpt_store_error(e, EIO, why, cause);
-	if (rc == 1)
-		b.kind = MENTRY_ABSENT;
-	else if (b.kind == MENTRY_FILE) {
+	if (b.kind == MENTRY_FILE) {
 		/* a big one hashed on the side, else the same content as the
 		 * scratch's (not stored twice), else read */
 		if (b.size > CKPT_BASE_MAX_SIZE && ckpt_prehash_take(t, &b) == 0)
@@ -947,33 +1017,29 @@ ckpt_capture_base(struct ckpt_take *t, const struct mentry *e, char **cause)
 			    cause);
 		else if (rc == 2)
 			rc = 1;
-		if (rc < 0) {
-			free(b.target);
+		if (rc < 0)
 			return -1;
-		}
 		if (rc == 1)   /* changed kind under us: no base this time */
 			return 0;
 	}
 	manifest_add(&t->bases, &b);
-	free(b.target);
 	return 0;
 }
 
 static int
 ckpt_bases(struct ckpt_take *t, char **cause)
 {
+	const struct mentry *e;
 	size_t i;
-	int rc;
 
-	if (t->lowerfd == -1)
-		return 0;
-	for (i = 0; i < t->cur.n; i++) {
-		const struct mentry *e = &t->cur.v[i];
-
-		if (manifest_find(&t->prevm, e->path, e->pathlen) != NULL)
+	for (i = 0; i < t->nreal; i++) {
+		if (!t->real[i].base)
 			continue;
-		rc = ckpt_has_base(t, e, cause);
-		if (rc < 0 || (rc == 0 && ckpt_capture_base(t, e, cause) != 0))
+		/* gone from the scratch while it was read: no base */
+		e = manifest_find(&t->cur, t->real[i].e.path,
+		    t->real[i].e.pathlen);
+		if (e != NULL && ckpt_capture_base(t, &t->real[i], e,
+		    cause) != 0)
 			return -1;
 	}
 	return 0;
@@ -996,10 +1062,15 @@ ckpt_seen(const struct mentry *e)
 static enum ckpt_seen
 ckpt_seen_real(struct ckpt_take *t, const struct mentry *e)
 {
+	const struct ckpt_real *r = ckpt_real_find(t, e);
 	const char *name;
 	struct stat st;
-	int pfd = dirtree_parent_open(&t->lowerp, e->path, e->pathlen, &name);
+	int pfd;
 
+	if (r != NULL)
+		return r->unreadable || r->e.kind == MENTRY_ABSENT ||
+		    r->e.kind == MENTRY_DIR ? CKPT_NOTHING : CKPT_THERE;
+	pfd = dirtree_parent_open(&t->lowerp, e->path, e->pathlen, &name);
 	if (pfd == -1 || fstatat(pfd, name, &st, AT_SYMLINK_NOFOLLOW) != 0 ||
 	    S_ISDIR(st.st_mode))
 		return CKPT_NOTHING;
@@ -1143,18 +1214,34 @@ ckpt_put_entries(struct index_txn *txn, struct ckpt_commit *c,
 }
 
 static int
+ckpt_hash_cmp(const void *a, const void *b)
+{
+	const struct blob_set_item *const *x = a, *const *y = b;
+
+	return memcmp((*x)->hash, (*y)->hash, HASH_LEN);
+}
+
+/* In hash order: LMDB fills its pages as it goes, where random order
+ * leaves them a third empty. */
+static int
 ckpt_put_blobs(struct index_txn *txn, struct ckpt_take *t, char **cause)
 {
-	size_t i;
+	const struct blob_set_item **v;
+	size_t i, n = 0;
+	int rc = 0;
 
+	v = xreallocarray(NULL, t->blobs.n + 1, sizeof *v);
 	for (i = 0; i < t->blobs.cap; i++) {
 		const struct blob_set_item *it = &t->blobs.v[i];
 
-		if (it->used && (it->flags & CKPT_BLOB_NEW) &&
-		    blob_put(txn, it->hash, &it->ref, cause) != 0)
-			return -1;
+		if (it->used && (it->flags & CKPT_BLOB_NEW))
+			v[n++] = it;
 	}
-	return 0;
+	qsort(v, n, sizeof *v, ckpt_hash_cmp);
+	for (i = 0; i < n && rc == 0; i++)
+		rc = blob_put(txn, v[i]->hash, &v[i]->ref, cause);
+	free(v);
+	return rc;
 }
 
 static void
@@ -1245,7 +1332,7 @@ ckpt_prepare(struct ckpt_take *t, struct ckpt_commit *c, char **cause)
 		return -1;
 	if (dirtree_scan(t->upperfd, t->upper, DIRTREE_UPPER, &t->note,
 	    &t->undo, &t->cur, cause) != 0 ||
-	    ckpt_prehash_start(t, cause) != 0 ||
+	    ckpt_real_plan(t, cause) != 0 ||
 	    ckpt_fill(t, cause) != 0 || ckpt_bases(t, cause) != 0 ||
 	    ckpt_queue_flush(t, cause) != 0)
 		return -1;
@@ -1276,6 +1363,7 @@ ckpt_take_free(struct ckpt_take *t)
 	manifest_free(&t->prevm);
 	manifest_free(&t->cur);
 	manifest_free(&t->bases);
+	ckpt_real_free(t);
 	blob_set_free(&t->blobs);
 	buf_free(&t->data);
 	buf_free(&t->note);

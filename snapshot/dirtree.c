@@ -142,6 +142,12 @@ dirtree_proc_path(int dirfd, const char *name)
 	return xasprintf("/proc/self/fd/%d/%s", dirfd, name);
 }
 
+/* dirtree_stat: leave a directory's opaque marker for later (dirtree_read
+ * reads it from the directory's fd when it lists it). */
+#define DIRTREE_LATER_OPAQUE 0x100
+#define DIRTREE_NONE ((size_t)-1)
+#define DIRTREE_LIST_SIZE (32 * 1024)
+
 /* 1 when the entry has the xattr (with value "y" when want_y). */
 static int
 dirtree_xattr(int dirfd, const char *name, const char *attr, int want_y)
@@ -194,9 +200,23 @@ dirtree_ns(const struct timespec *ts)
 	return (int64_t)ts->tv_sec * 1000000000 + ts->tv_nsec;
 }
 
+static int dirtree_stat_sb(int, const char *, int, struct mentry *,
+    struct stat *, char **);
+
 int
 dirtree_stat(int dirfd, const char *name, int flags, struct mentry *e,
     char **cause)
+{
+	struct stat sb;
+
+	return dirtree_stat_sb(dirfd, name, flags & ~DIRTREE_LATER_OPAQUE, e,
+	    &sb, cause);
+}
+
+/* dirtree_stat, and the stat itself in *sb. */
+static int
+dirtree_stat_sb(int dirfd, const char *name, int flags, struct mentry *e,
+    struct stat *sbp, char **cause)
 {
 	struct stat sb;
 
@@ -224,7 +244,7 @@ dirtree_stat(int dirfd, const char *name, int flags, struct mentry *e,
 	} else if (S_ISDIR(sb.st_mode)) {
 		e->kind = MENTRY_DIR;
 		e->size = 0;
-		if (flags & DIRTREE_UPPER)
+		if ((flags & DIRTREE_UPPER) && !(flags & DIRTREE_LATER_OPAQUE))
 			e->opaque = dirtree_xattr_any(dirfd, name, "opaque", 1);
 	} else if (S_ISLNK(sb.st_mode)) {
 		e->kind = MENTRY_SYMLINK;
@@ -246,6 +266,7 @@ dirtree_stat(int dirfd, const char *name, int flags, struct mentry *e,
 		e->size = 0;
 		e->rdev = sb.st_rdev;
 	}
+	*sbp = sb;
 	return 0;
 }
 
@@ -254,26 +275,43 @@ struct dirtree_dir {
 	char *path;
 	size_t len;
 	mode_t mode;
+	uid_t uid;
+	size_t index;    /* its entry in the manifest, DIRTREE_NONE: the root */
 };
 struct dirtree_walk {
 	int rootfd;
 	int flags;
+	uid_t euid;
 	const char *shown;
 	struct buf *note;
 	struct dirtree_dir *todo;
 	size_t ntodo;
 	struct dirtree_undo *undo;
+	char *list;      /* getdents64's buffer */
+};
+
+/* What getdents64 returns (the kernel's struct linux_dirent64). */
+struct dirtree_dirent {
+	uint64_t d_ino;
+	int64_t d_off;
+	unsigned short d_reclen;
+	unsigned char d_type;
+	char d_name[];
 };
 
 static void
-dirtree_push(struct dirtree_dir **v, size_t *n, const char *path, size_t len,
-    mode_t mode)
+dirtree_push(struct dirtree_walk *w, const char *path, size_t len,
+    const struct stat *sb, size_t index)
 {
-	*v = xreallocarray(*v, *n + 1, sizeof **v);
-	(*v)[*n].path = xmemdup(path, len + 1);
-	(*v)[*n].len = len;
-	(*v)[*n].mode = mode;
-	(*n)++;
+	struct dirtree_dir *d;
+
+	w->todo = xreallocarray(w->todo, w->ntodo + 1, sizeof *w->todo);
+	d = &w->todo[w->ntodo++];
+	d->path = xmemdup(path, len + 1);
+	d->len = len;
+	d->mode = sb == NULL ? 0 : sb->st_mode;
+	d->uid = sb == NULL ? 0 : sb->st_uid;
+	d->index = index;
 }
 
 static int
@@ -324,12 +362,15 @@ static int
 dirtree_open_dir(struct dirtree_walk *w, const struct dirtree_dir *d)
 {
 	int need = R_OK | X_OK | ((w->flags & DIRTREE_OPEN_UP) ? W_OK : 0);
-	int fd, tries;
+	mode_t bits = 0500 | ((w->flags & DIRTREE_OPEN_UP) ? 0200 : 0);
+	int fd, tries, mine;
 
+	/* Its owner's bits decide for its owner: no need to ask. */
+	mine = d->uid == w->euid && (d->mode & bits) == bits;
 	for (tries = 0; tries < 2; tries++) {
 		fd = dirtree_open(w->rootfd, d->path, d->len,
 		    O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
-		if (fd != -1 && (d->len == 0 ||
+		if (fd != -1 && (d->len == 0 || (tries == 0 && mine) ||
 		    faccessat(fd, ".", need, AT_EACCESS) == 0))
 			return fd;
 		if (fd != -1)
@@ -373,19 +414,66 @@ dirtree_fail(struct dirtree_walk *w, const char *what, const char *path,
 	return -1;
 }
 
+/* The opaque marker of the directory open at fd: one flistxattr, which
+ * finds nothing on almost every directory. */
+static int
+dirtree_fd_opaque(int fd)
+{
+	static const char *const names[] = { "trusted.overlay.opaque",
+	    "user.overlay.opaque" };
+	char list[1024], value[8];
+	ssize_t n = flistxattr(fd, list, sizeof list - 1), at;
+	size_t i;
+	int found;
+
+	if (n == 0 || (n < 0 && errno != ERANGE))
+		return 0;
+	if (n > 0)
+		list[n] = '\0';
+	for (i = 0; i < sizeof names / sizeof names[0]; i++) {
+		found = n < 0;   /* a long list: ask for each */
+		for (at = 0; !found && at < n; at += (ssize_t)strlen(list + at) + 1)
+			found = strcmp(list + at, names[i]) == 0;
+		if (found && fgetxattr(fd, names[i], value, sizeof value) == 1 &&
+		    value[0] == 'y')
+			return 1;
+	}
+	return 0;
+}
+
+/* The opaque marker of a directory that could not be opened. */
+static int
+dirtree_path_opaque(struct dirtree_walk *w, const struct dirtree_dir *d)
+{
+	struct dirtree_parent p;
+	const char *name;
+	int pfd, opaque = 0;
+
+	dirtree_parent_init(&p, w->rootfd);
+	pfd = dirtree_parent_open(&p, d->path, d->len, &name);
+	if (pfd != -1)
+		opaque = dirtree_xattr_any(pfd, name, "opaque", 1);
+	dirtree_parent_reset(&p);
+	return opaque;
+}
+
 /* Reads one directory's entries into m and queues its subdirectories. */
 static int
 dirtree_read(struct dirtree_walk *w, struct dirtree_dir *d,
     struct manifest *m, char **cause)
 {
 	struct buf path = BUF_INIT;
-	struct dirent *de;
+	struct dirtree_dirent *de;
 	struct mentry e;
+	struct stat sb;
 	char *why = NULL;
-	DIR *dir;
-	int fd, rc = 0;
+	long n = 0, at = 0;
+	int fd, rc = 0, flags = w->flags | DIRTREE_LATER_OPAQUE;
 
 	fd = dirtree_open_dir(w, d);
+	if ((w->flags & DIRTREE_UPPER) && d->index != DIRTREE_NONE)
+		m->v[d->index].opaque = fd != -1 ? dirtree_fd_opaque(fd) :
+		    dirtree_path_opaque(w, d);
 	if (fd == -1) {
 		/* Gone or replaced since it was listed: the next walk sees it. */
 		if (errno == ENOENT || errno == ENOTDIR || errno == ELOOP)
@@ -399,12 +487,18 @@ dirtree_read(struct dirtree_walk *w, struct dirtree_dir *d,
 		return dirtree_fail(w, "cannot open", d->path, d->len,
 		    strerror(errno), cause);
 	}
-	if ((dir = fdopendir(fd)) == NULL) {
-		close(fd);
-		return dirtree_fail(w, "cannot read", d->path, d->len,
-		    strerror(errno), cause);
-	}
-	while (rc == 0 && (errno = 0, de = readdir(dir)) != NULL) {
+	for (;;) {
+		if (at >= n) {
+			n = syscall(SYS_getdents64, fd, w->list,
+			    DIRTREE_LIST_SIZE);
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n <= 0)
+				break;
+			at = 0;
+		}
+		de = (struct dirtree_dirent *)(w->list + at);
+		at += de->d_reclen;
 		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
 			continue;
 		buf_reset(&path);
@@ -413,7 +507,7 @@ dirtree_read(struct dirtree_walk *w, struct dirtree_dir *d,
 			buf_addch(&path, '/');
 		}
 		buf_addstr(&path, de->d_name);
-		rc = dirtree_stat(dirfd(dir), de->d_name, w->flags, &e, &why);
+		rc = dirtree_stat_sb(fd, de->d_name, flags, &e, &sb, &why);
 		if (rc == 1) {
 			rc = 0;
 			continue;
@@ -429,13 +523,12 @@ dirtree_read(struct dirtree_walk *w, struct dirtree_dir *d,
 		manifest_add(m, &e);
 		free(e.target);
 		if (e.kind == MENTRY_DIR)
-			dirtree_push(&w->todo, &w->ntodo, path.data, path.len,
-			    e.mode);
+			dirtree_push(w, path.data, path.len, &sb, m->n - 1);
 	}
-	if (rc == 0 && errno != 0)
+	if (rc == 0 && n < 0)
 		rc = dirtree_fail(w, "cannot read", d->path, d->len,
 		    strerror(errno), cause);
-	closedir(dir);
+	close(fd);
 	buf_free(&path);
 	return rc;
 }
@@ -452,12 +545,14 @@ dirtree_scan(int rootfd, const char *shown, int flags, struct buf *note,
 	memset(&w, 0, sizeof w);
 	w.rootfd = rootfd;
 	w.flags = flags;
+	w.euid = geteuid();
 	w.shown = shown;
 	w.note = note;
 	w.undo = undo != NULL ? undo : &own;
+	w.list = xmalloc(DIRTREE_LIST_SIZE);
 	m->v = NULL;
 	m->n = 0;
-	dirtree_push(&w.todo, &w.ntodo, "", 0, 0);
+	dirtree_push(&w, "", 0, NULL, DIRTREE_NONE);
 	while (w.ntodo > 0) {
 		d = w.todo[--w.ntodo];
 		if (rc == 0)
@@ -465,6 +560,7 @@ dirtree_scan(int rootfd, const char *shown, int flags, struct buf *note,
 		free(d.path);
 	}
 	free(w.todo);
+	free(w.list);
 	if (flags & DIRTREE_OPEN_UP) {
 		while (own.n > 0)
 			free(own.v[--own.n].path);
@@ -487,22 +583,107 @@ dirtree_parent_init(struct dirtree_parent *p, int rootfd)
 	p->error = 0;
 	p->path = NULL;
 	p->len = 0;
+	p->nup = 0;
+}
+
+/* Closes the open ancestors below the first keep. */
+static void
+dirtree_parent_pop(struct dirtree_parent *p, size_t keep)
+{
+	while (p->nup > keep)
+		close(p->up[--p->nup]);
+}
+
+/* Forgets the last result but keeps the ancestors. */
+static void
+dirtree_parent_drop(struct dirtree_parent *p)
+{
+	/* A parent deeper than the ancestors kept is an fd of its own. */
+	if (p->fd != -1 && p->fd != p->rootfd &&
+	    (p->nup == 0 || p->fd != p->up[p->nup - 1]))
+		close(p->fd);
+	p->fd = -1;
+	p->error = 0;
+	free(p->path);
+	p->path = NULL;
+	p->len = 0;
 }
 
 void
 dirtree_parent_reset(struct dirtree_parent *p)
 {
-	if (p->fd != -1)
-		close(p->fd);
-	free(p->path);
-	dirtree_parent_init(p, p->rootfd);
+	dirtree_parent_drop(p);
+	dirtree_parent_pop(p, 0);
+}
+
+/* How many of the open ancestors (those of the last path) path[0 .. plen)
+ * lies below or is. */
+static size_t
+dirtree_parent_common(const struct dirtree_parent *p, const char *path,
+    size_t plen)
+{
+	size_t keep = 0, end;
+
+	if (p->path == NULL)
+		return 0;
+	while (keep < p->nup) {
+		end = p->upend[keep];
+		if (end > plen || (end < plen && path[end] != '/') ||
+		    memcmp(p->path, path, end) != 0)
+			break;
+		keep++;
+	}
+	return keep;
+}
+
+/* Opens path[at .. plen) below the nearest open ancestor, a component at a
+ * time with O_NOFOLLOW (as strict as RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS:
+ * no component is empty, "." or ".."); past DIRTREE_PARENT_DEPTH the rest
+ * at once. The fd, or -1 with errno. */
+static int
+dirtree_parent_walk(struct dirtree_parent *p, const char *path, size_t at,
+    size_t plen)
+{
+	char name[NAME_MAX + 1];
+	size_t end, n;
+	int dirfd, fd;
+
+	while (at < plen) {
+		dirfd = p->nup == 0 ? p->rootfd : p->up[p->nup - 1];
+		if (p->nup == DIRTREE_PARENT_DEPTH)
+			return dirtree_open(dirfd, path + at, plen - at,
+			    O_PATH | O_DIRECTORY | O_NOFOLLOW);
+		for (end = at; end < plen && path[end] != '/'; end++)
+			;
+		n = end - at;
+		if (n == 0 || (n == 1 && path[at] == '.') ||
+		    (n == 2 && path[at] == '.' && path[at + 1] == '.')) {
+			errno = EXDEV;
+			return -1;
+		}
+		if (n > NAME_MAX) {
+			errno = ENAMETOOLONG;
+			return -1;
+		}
+		memcpy(name, path + at, n);
+		name[n] = '\0';
+		fd = openat(dirfd, name, O_PATH | O_DIRECTORY | O_NOFOLLOW |
+		    O_CLOEXEC);
+		if (fd == -1)
+			return -1;
+		p->up[p->nup] = fd;
+		p->upend[p->nup] = end;
+		p->nup++;
+		at = end + 1;
+	}
+	return p->nup == 0 ? p->rootfd : p->up[p->nup - 1];
 }
 
 int
 dirtree_parent_open(struct dirtree_parent *p, const char *path, size_t len,
     const char **name)
 {
-	size_t plen = len;
+	size_t plen = len, keep;
 
 	while (plen > 0 && path[plen - 1] != '/')
 		plen--;
@@ -515,11 +696,13 @@ dirtree_parent_open(struct dirtree_parent *p, const char *path, size_t len,
 			errno = p->error;
 		return p->fd;
 	}
-	dirtree_parent_reset(p);
+	keep = dirtree_parent_common(p, path, plen);
+	dirtree_parent_drop(p);
+	dirtree_parent_pop(p, keep);
 	p->path = xmemdup(path, plen);
 	p->len = plen;
-	p->fd = dirtree_open(p->rootfd, path, plen, O_PATH | O_DIRECTORY |
-	    O_NOFOLLOW);
+	p->fd = dirtree_parent_walk(p, path, keep == 0 ? 0 :
+	    p->upend[keep - 1] + 1, plen);
 	if (p->fd == -1)
 		p->error = errno;
 	return p->fd;

@@ -99,22 +99,23 @@ index_setup(struct index_txn *t, void *arg, char **cause)
 	    strlen(INDEX_META_FORMAT), &val, &vlen, cause);
 	if (rc < 0)
 		return -1;
-	if (rc == 1) {
-		be64_put(version, INDEX_FORMAT_VERSION);
-		return index_put(t, INDEX_META, INDEX_META_FORMAT,
-		    strlen(INDEX_META_FORMAT), version, sizeof version, cause);
-	}
-	if (vlen != 8) {
+	if (rc == 0 && vlen != 8) {
 		*cause = xasprintf("%s: the format version is corrupt", ix->path);
 		return -1;
 	}
-	if (be64_get(val) > INDEX_FORMAT_VERSION) {
+	if (rc == 0 && be64_get(val) > INDEX_FORMAT_VERSION) {
 		*cause = xasprintf("%s: written by a newer airlock (format %llu, "
 		    "this one reads %d)", ix->path,
 		    (unsigned long long)be64_get(val), INDEX_FORMAT_VERSION);
 		return -1;
 	}
-	return 0;
+	if (rc == 0 && be64_get(val) == INDEX_FORMAT_VERSION)
+		return 0;
+	/* New, or older: older records are read as they are, but what is
+	 * written from now on an older airlock would misread. */
+	be64_put(version, INDEX_FORMAT_VERSION);
+	return index_put(t, INDEX_META, INDEX_META_FORMAT,
+	    strlen(INDEX_META_FORMAT), version, sizeof version, cause);
 }
 
 int

@@ -9,10 +9,27 @@
 
 #include "snapshot/snapshot.h"
 
+/*
+ * Format 1 records (still read): every field a u64, then the hash, the
+ * symlink target and the long path as byte strings. Format 2 (written): a
+ * version byte, a header byte (the kind and flags below), then varints:
+ * mode, size, mtime (zigzag), ctime - mtime (zigzag: usually 0), inode,
+ * rdev; the hash as 32 raw bytes when MENTRY_V2_HASH, the target of a
+ * symlink and the long path (MENTRY_V2_PATH) as byte strings. A deletion
+ * marker is the version, a header of kind MENTRY_V2_GONE and maybe the
+ * long path: 2 bytes, an entry of a real file some 55, an absent base 8.
+ */
 #define MENTRY_VERSION 1
+#define MENTRY_VERSION2 2
 #define MENTRY_GONE 255          /* a deletion marker in a delta */
 #define MENTRY_OPAQUE 0x1
 #define MENTRY_CONTENT 0x2
+#define MENTRY_V2_KIND 0x07      /* the header's kind bits */
+#define MENTRY_V2_GONE 0x07
+#define MENTRY_V2_OPAQUE 0x08
+#define MENTRY_V2_CONTENT 0x10
+#define MENTRY_V2_HASH 0x20
+#define MENTRY_V2_PATH 0x40
 /* LMDB keys stop at 511 bytes: longer paths are keyed by their first
  * MENTRY_PATH_INLINE bytes and their SHA-256, and kept whole in the value. */
 #define MENTRY_PATH_INLINE 400
@@ -154,45 +171,44 @@ mentry_key(struct buf *b, uint32_t owner, uint32_t number, const char *path,
 	buf_add(b, digest, HASH_LEN);
 }
 
-/* The whole path, in the value only when the key cannot hold it. */
-static void
-mentry_encode_path(struct buf *b, const char *path, size_t pathlen)
-{
-	if (pathlen <= MENTRY_PATH_INLINE)
-		rec_put_u64(b, 0);
-	else
-		rec_put_bytes(b, path, pathlen);
-}
-
 void
 mentry_encode(struct buf *b, const struct mentry *e)
 {
-	uint64_t flags = (e->opaque ? MENTRY_OPAQUE : 0) |
-	    (e->has_content ? MENTRY_CONTENT : 0);
+	unsigned char head[2];
+	int longpath = e->pathlen > MENTRY_PATH_INLINE;
 
-	rec_put_u64(b, MENTRY_VERSION);
-	rec_put_u64(b, e->kind);
-	rec_put_u64(b, e->mode);
-	rec_put_u64(b, e->size);
-	rec_put_u64(b, (uint64_t)e->mtime_ns);
-	rec_put_u64(b, (uint64_t)e->ctime_ns);
-	rec_put_u64(b, e->ino);
-	rec_put_u64(b, flags);
+	head[0] = MENTRY_VERSION2;
+	head[1] = (unsigned char)(e->kind | (e->opaque ? MENTRY_V2_OPAQUE : 0) |
+	    (e->has_content ? MENTRY_V2_CONTENT : 0) |
+	    (e->kind == MENTRY_FILE ? MENTRY_V2_HASH : 0) |
+	    (longpath ? MENTRY_V2_PATH : 0));
+	buf_add(b, head, sizeof head);
+	rec_put_uvar(b, e->mode);
+	rec_put_uvar(b, e->size);
+	rec_put_svar(b, e->mtime_ns);
+	rec_put_svar(b, (int64_t)((uint64_t)e->ctime_ns -
+	    (uint64_t)e->mtime_ns));
+	rec_put_uvar(b, e->ino);
+	rec_put_uvar(b, e->rdev);
 	if (e->kind == MENTRY_FILE)
-		rec_put_bytes(b, e->hash, HASH_LEN);
-	else
-		rec_put_bytes(b, NULL, 0);
-	rec_put_str(b, e->kind == MENTRY_SYMLINK ? e->target : NULL);
-	rec_put_u64(b, e->rdev);
-	mentry_encode_path(b, e->path, e->pathlen);
+		buf_add(b, e->hash, HASH_LEN);
+	if (e->kind == MENTRY_SYMLINK)
+		rec_put_vstr(b, e->target);
+	if (longpath)
+		rec_put_vbytes(b, e->path, e->pathlen);
 }
 
 void
 mentry_encode_gone(struct buf *b, const char *path, size_t pathlen)
 {
-	rec_put_u64(b, MENTRY_VERSION);
-	rec_put_u64(b, MENTRY_GONE);
-	mentry_encode_path(b, path, pathlen);
+	unsigned char head[2];
+	int longpath = pathlen > MENTRY_PATH_INLINE;
+
+	head[0] = MENTRY_VERSION2;
+	head[1] = MENTRY_V2_GONE | (longpath ? MENTRY_V2_PATH : 0);
+	buf_add(b, head, sizeof head);
+	if (longpath)
+		rec_put_vbytes(b, path, pathlen);
 }
 
 static int
@@ -238,6 +254,71 @@ mentry_decode_path(const unsigned char *key, size_t klen, char *path,
 	return 0;
 }
 
+/* The long path of a format 2 record (a copy), NULL when in the key. */
+static char *
+mentry_decode_v2_path(struct rec_reader *r, int head)
+{
+	const void *p;
+	size_t len;
+
+	if (!(head & MENTRY_V2_PATH))
+		return NULL;
+	p = rec_get_vbytes(r, &len);
+	if (p == NULL || memchr(p, '\0', len) != NULL) {
+		r->error = 1;
+		return NULL;
+	}
+	return xstrndup(p, len);
+}
+
+static int
+mentry_decode_v2(const void *key, size_t klen, struct rec_reader *r,
+    struct mentry *e, int *gone)
+{
+	const unsigned char *head = rec_get_fixed(r, 1);
+	const void *hash = NULL;
+	uint64_t mode;
+	int64_t delta;
+	int h, kind;
+
+	if (head == NULL)
+		return -1;
+	h = *head;
+	kind = h & MENTRY_V2_KIND;
+	if (kind == MENTRY_V2_GONE) {
+		*gone = 1;
+		if ((h & ~(MENTRY_V2_KIND | MENTRY_V2_PATH)) != 0)
+			return -1;
+		return mentry_decode_path(key, klen, mentry_decode_v2_path(r, h),
+		    e) != 0 || r->error || r->left != 0 ?
+		    mentry_decode_fail(e) : 0;
+	}
+	mode = rec_get_uvar(r);
+	e->size = rec_get_uvar(r);
+	e->mtime_ns = rec_get_svar(r);
+	delta = rec_get_svar(r);
+	e->ctime_ns = (int64_t)((uint64_t)e->mtime_ns + (uint64_t)delta);
+	e->ino = rec_get_uvar(r);
+	e->rdev = rec_get_uvar(r);
+	if (h & MENTRY_V2_HASH)
+		hash = rec_get_fixed(r, HASH_LEN);
+	if (kind == MENTRY_SYMLINK)
+		e->target = rec_get_vstr(r);
+	if (mentry_decode_path(key, klen, mentry_decode_v2_path(r, h), e) != 0 ||
+	    r->error || r->left != 0 || kind > MENTRY_ABSENT ||
+	    mode > UINT32_MAX || (h & 0x80) ||
+	    (kind == MENTRY_FILE) != (hash != NULL) ||
+	    (kind == MENTRY_SYMLINK && e->target == NULL))
+		return mentry_decode_fail(e);
+	e->kind = (enum mentry_kind)kind;
+	e->mode = (uint32_t)mode;
+	e->opaque = (h & MENTRY_V2_OPAQUE) != 0;
+	e->has_content = (h & MENTRY_V2_CONTENT) != 0;
+	if (hash != NULL)
+		memcpy(e->hash, hash, HASH_LEN);
+	return 0;
+}
+
 int
 mentry_decode(const void *key, size_t klen, const void *val, size_t vlen,
     struct mentry *e, int *gone)
@@ -250,6 +331,12 @@ mentry_decode(const void *key, size_t klen, const void *val, size_t vlen,
 	memset(e, 0, sizeof *e);
 	*gone = 0;
 	rec_reader_init(&r, val, vlen);
+	/* format 1 starts with a u64 (a zero byte), format 2 with its byte */
+	if (vlen > 0 && *(const unsigned char *)val == MENTRY_VERSION2) {
+		r.p++;
+		r.left--;
+		return mentry_decode_v2(key, klen, &r, e, gone);
+	}
 	version = rec_get_u64(&r);
 	kind = rec_get_u64(&r);
 	if (r.error || version != MENTRY_VERSION)

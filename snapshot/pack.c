@@ -16,6 +16,10 @@
 #include "snapshot/snapshot.h"
 
 #define PACK_COPY_CHUNK (256 * 1024)
+/* Small frames are gathered and written together: a write per frame cost
+ * as much as compressing a small file. Nothing reads a frame before
+ * pack_writer_sync, which writes what is gathered first. */
+#define PACK_GATHER (256 * 1024)
 
 struct pack_writer {
 	struct store *st;
@@ -23,9 +27,11 @@ struct pack_writer {
 	int fd;
 	char *name;       /* packs/NNNNNNNN.zst, for messages */
 	uint64_t start;   /* the size when opened */
-	uint64_t end;     /* the size now */
+	uint64_t end;     /* the size now, with what is gathered */
 	int created;      /* a new file: its directory needs an fsync */
 	struct buf frame; /* pack_writer_add_data's, reused */
+	struct buf out;   /* frames gathered, not written yet (end - out.len
+			     is the size of the file) */
 };
 
 char *
@@ -151,8 +157,46 @@ pack_writer_start(struct store *st, uint32_t number, int create,
 	pw->start = pw->end = (uint64_t)sb.st_size;
 	pw->created = create;
 	buf_init(&pw->frame);
+	buf_init(&pw->out);
 	*out = pw;
 	return 0;
+}
+
+static int
+pack_sync_path(const char *dir, char **cause)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), rc = 0;
+
+	if (fd == -1 || fsync(fd) != 0) {
+		*cause = xasprintf("cannot sync %s: %s", dir, strerror(errno));
+		rc = -1;
+	}
+	if (fd != -1)
+		close(fd);
+	return rc;
+}
+
+int
+pack_init(struct store *st, char **cause)
+{
+	char *dir = path_join(st->dir, "packs"), *path = pack_path(st, 1);
+	int fd, rc = -1;
+
+	if (mkdir(dir, 0700) != 0 && errno != EEXIST)
+		*cause = xasprintf("cannot create %s: %s", dir, strerror(errno));
+	else if ((fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC |
+	    O_NOFOLLOW, 0600)) == -1 && errno != EEXIST)
+		*cause = xasprintf("cannot create %s: %s", path, strerror(errno));
+	else {
+		if (fd != -1)
+			close(fd);
+		if (pack_sync_path(dir, cause) == 0 &&
+		    pack_sync_path(st->dir, cause) == 0)
+			rc = 0;
+	}
+	free(path);
+	free(dir);
+	return rc;
 }
 
 static int
@@ -162,9 +206,11 @@ pack_writer_begin(struct store *st, int fresh, struct pack_writer **out,
 	char *dir = path_join(st->dir, "packs");
 	uint32_t number;
 	uint64_t size;
-	int rc;
+	int rc = 0;
 
-	rc = path_mkdirs(dir, 0700, cause);
+	/* a store made before pack_init was: the same, once */
+	if (access(dir, F_OK) != 0)
+		rc = pack_init(st, cause);
 	free(dir);
 	if (rc != 0 || pack_newest(st, &number, &size, cause) != 0)
 		return -1;
@@ -200,6 +246,32 @@ pack_writer_cut(struct pack_writer *pw, uint64_t size)
 	errno = error;
 }
 
+static int pack_write_all(int, const char *, size_t);
+
+/* Writes the frames gathered. On failure they are cut away with the rest
+ * of the file's tail: the caller's checkpoint fails. */
+static int
+pack_writer_flush(struct pack_writer *pw, char **cause)
+{
+	uint64_t size = pw->end - pw->out.len;
+	int error;
+
+	if (pw->out.len == 0)
+		return 0;
+	if (pack_write_all(pw->fd, pw->out.data, pw->out.len) != 0) {
+		error = errno;
+		pw->end = size;
+		pack_writer_cut(pw, size);
+		buf_reset(&pw->out);
+		*cause = xasprintf("%s: cannot write: %s", pw->name,
+		    strerror(error));
+		errno = error;
+		return -1;
+	}
+	buf_reset(&pw->out);
+	return 0;
+}
+
 int
 pack_writer_add(struct pack_writer *pw, int fd, uint64_t size, int threads,
     unsigned char hash[HASH_LEN], struct blob_ref *ref, char **cause)
@@ -208,6 +280,8 @@ pack_writer_add(struct pack_writer *pw, int fd, uint64_t size, int threads,
 	char *why = NULL;
 	int error;
 
+	if (pack_writer_flush(pw, cause) != 0)
+		return -1;
 	if (zstd_frame_write(fd, size, pw->fd, PACK_LEVEL, threads, hash, &ulen,
 	    &clen, &why) != 0) {
 		error = errno;
@@ -251,7 +325,13 @@ pack_writer_add_frame(struct pack_writer *pw, const void *frame, size_t clen,
 {
 	int error;
 
-	if (pack_write_all(pw->fd, frame, clen) != 0) {
+	if (pw->out.len + clen <= PACK_GATHER)
+		buf_add(&pw->out, frame, clen);
+	else if (pack_writer_flush(pw, cause) != 0)
+		return -1;
+	else if (clen <= PACK_GATHER)
+		buf_add(&pw->out, frame, clen);
+	else if (pack_write_all(pw->fd, frame, clen) != 0) {
 		error = errno;
 		pack_writer_cut(pw, pw->end);
 		*cause = xasprintf("%s: cannot write: %s", pw->name,
@@ -316,9 +396,12 @@ int
 pack_writer_copy(struct pack_writer *pw, const struct blob_ref *from,
     struct blob_ref *to, char **cause)
 {
-	char *path = pack_path(pw->st, from->pack), *why = NULL;
+	char *path, *why = NULL;
 	int fd, error;
 
+	if (pack_writer_flush(pw, cause) != 0)
+		return -1;
+	path = pack_path(pw->st, from->pack);
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	if (fd == -1) {
 		error = errno;
@@ -357,6 +440,13 @@ pack_writer_undo(struct pack_writer *pw, const struct blob_ref *ref,
 		    "last one written", pw->name);
 		return -1;
 	}
+	if (ref->clen <= pw->out.len) {   /* gathered: not written yet */
+		pw->out.len -= (size_t)ref->clen;
+		pw->end = ref->offset;
+		return 0;
+	}
+	if (pack_writer_flush(pw, cause) != 0)
+		return -1;
 	if (ftruncate(pw->fd, (off_t)ref->offset) != 0) {
 		*cause = xasprintf("cannot truncate %s: %s", pw->name,
 		    strerror(errno));
@@ -369,6 +459,8 @@ pack_writer_undo(struct pack_writer *pw, const struct blob_ref *ref,
 int
 pack_writer_discard(struct pack_writer *pw, char **cause)
 {
+	pw->end -= pw->out.len;
+	buf_reset(&pw->out);
 	if (pw->end == pw->start)
 		return 0;
 	if (ftruncate(pw->fd, (off_t)pw->start) != 0) {
@@ -390,14 +482,8 @@ static int
 pack_sync_dir(struct store *st, char **cause)
 {
 	char *dir = path_join(st->dir, "packs");
-	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), rc = 0;
+	int rc = pack_sync_path(dir, cause);
 
-	if (fd == -1 || fsync(fd) != 0) {
-		*cause = xasprintf("cannot sync %s: %s", dir, strerror(errno));
-		rc = -1;
-	}
-	if (fd != -1)
-		close(fd);
 	free(dir);
 	return rc;
 }
@@ -405,6 +491,8 @@ pack_sync_dir(struct store *st, char **cause)
 int
 pack_writer_sync(struct pack_writer *pw, char **cause)
 {
+	if (pack_writer_flush(pw, cause) != 0)
+		return -1;
 	if (fdatasync(pw->fd) != 0) {
 		*cause = xasprintf("cannot sync %s: %s", pw->name,
 		    strerror(errno));
@@ -426,6 +514,7 @@ pack_writer_close(struct pack_writer *pw)
 	close(pw->fd);
 	free(pw->name);
 	buf_free(&pw->frame);
+	buf_free(&pw->out);
 	free(pw);
 }
 

@@ -98,6 +98,25 @@ uint64_t rec_get_u64(struct rec_reader *);
 char *rec_get_str(struct rec_reader *);
 /* Points into the record; *len set. NULL on error. */
 const void *rec_get_bytes(struct rec_reader *, size_t *len);
+/*
+ * The compact fields of format 2 records: unsigned LEB128 varints (7 bits
+ * a byte, low first, at most 10 bytes, no needless trailing zero byte),
+ * signed ones zigzagged, byte strings as a varint of length + 1 (0:
+ * absent) then the bytes, and raw bytes of a known length. Readers reject
+ * overlong and overflowing varints.
+ */
+void rec_put_uvar(struct buf *, uint64_t);
+void rec_put_svar(struct buf *, int64_t);
+void rec_put_vbytes(struct buf *, const void *, size_t);
+void rec_put_vstr(struct buf *, const char *); /* NULL is stored as absent */
+uint64_t rec_get_uvar(struct rec_reader *);
+int64_t rec_get_svar(struct rec_reader *);
+/* Points into the record; NULL for absent (error not set) or on error. */
+const void *rec_get_vbytes(struct rec_reader *, size_t *len);
+/* A new NUL-terminated copy, NULL when absent (a NUL inside: error). */
+char *rec_get_vstr(struct rec_reader *);
+/* Points at the next n bytes (NULL and error when fewer are left). */
+const void *rec_get_fixed(struct rec_reader *, size_t n);
 /* Big-endian helpers for fixed-width keys. */
 void be32_put(unsigned char *, uint32_t);
 uint32_t be32_get(const unsigned char *);
@@ -161,13 +180,17 @@ enum index_db {
 	INDEX_META,
 	INDEX_NDB
 };
-#define INDEX_FORMAT_VERSION 1
+/* Format 2: entries and blobs are written as compact records (format 1's
+ * are still read); a store opened by this airlock is marked 2, so an
+ * older one refuses it rather than misread it. */
+#define INDEX_FORMAT_VERSION 2
 struct index;
 struct index_txn;
 /*
  * Opens (creating when missing) the index at path, creates the named
- * databases and checks the format version in meta. Returns 0, or -1 with
- * *cause (unreadable file, version from a newer airlock, LMDB error).
+ * databases and checks the format version in meta (an older one is
+ * raised to INDEX_FORMAT_VERSION). Returns 0, or -1 with *cause
+ * (unreadable file, version from a newer airlock, LMDB error).
  */
 int index_open(const char *path, struct index **, char **cause);
 void index_close(struct index *);
@@ -257,6 +280,11 @@ struct blob_ref {
 	uint64_t size;    /* content bytes */
 };
 struct pack_writer;
+/* Creates packs/ and the first, empty pack when missing, and makes them
+ * durable (fsync of packs/ and of the store): store_open does it for a
+ * new store, so that its first checkpoint appends as every later one
+ * does. 0 or -1. */
+int pack_init(struct store *, char **cause);
 /* Opens the newest pack for appending (a new one past PACK_MAX_SIZE). The
  * caller holds the store lock until the writer is closed. 0 or -1. */
 int pack_writer_open(struct store *, struct pack_writer **, char **cause);
@@ -576,13 +604,20 @@ int dirtree_scan(int rootfd, const char *shown, int flags, struct buf *note,
     struct dirtree_undo *undo, struct manifest *m, char **cause);
 /* Puts the modes back (children first) and empties undo. */
 void dirtree_undo(int rootfd, struct dirtree_undo *undo);
-/* Keeps the parent directory of the last path open, for walks in order. */
+/* Keeps the parent directory of the last path open, for walks in order,
+ * and the directories above it, so that the next path's parent is opened
+ * from its nearest open ancestor, one component at a time. */
+#define DIRTREE_PARENT_DEPTH 32  /* deeper parents are opened whole */
 struct dirtree_parent {
 	int rootfd;
 	int fd;        /* -1 when none, or when the last lookup failed */
 	int error;     /* errno of the last failed lookup */
 	char *path;    /* the parent held (or that failed) */
 	size_t len;
+	/* Open ancestors: up[i] is the directory path[0 .. upend[i]) */
+	int up[DIRTREE_PARENT_DEPTH];
+	size_t upend[DIRTREE_PARENT_DEPTH];
+	size_t nup;
 };
 void dirtree_parent_init(struct dirtree_parent *, int rootfd);
 /* The fd of path's parent directory (-1 with errno) and *name, its last

@@ -105,7 +105,7 @@ store_open(const char *dir, int create, struct store **out, char **cause)
 	struct store *st;
 	struct stat sb;
 	char *sessions, *index;
-	int rc;
+	int rc, fresh = 0;
 
 	if (stat(dir, &sb) != 0) {
 		if (errno != ENOENT) {
@@ -115,6 +115,7 @@ store_open(const char *dir, int create, struct store **out, char **cause)
 		}
 		if (!create)
 			return 1;
+		fresh = 1;
 	} else if (!S_ISDIR(sb.st_mode)) {
 		*cause = xasprintf("the store %s is not a directory", dir);
 		return -1;
@@ -130,6 +131,10 @@ store_open(const char *dir, int create, struct store **out, char **cause)
 	index = path_join(dir, "index.mdb");
 	rc = index_open(index, &st->index, cause);
 	free(index);
+	/* A new store gets its first pack now: the first checkpoint with
+	 * content then appends, as every later one does. */
+	if (rc == 0 && fresh)
+		rc = pack_init(st, cause);
 	if (rc != 0) {
 		store_close(st);
 		return -1;

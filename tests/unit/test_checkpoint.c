@@ -911,6 +911,652 @@ test_changing_file(void **state)
 	free(ch.path);
 }
 
+
+/* checkpoint_take with zstd workers allowed, as a supervisor calls it. */
+static int
+take_threads(struct store *st, uint32_t owner, const char *upper,
+    const char *lower, struct ckpt *out)
+{
+	struct ckpt_options o = { "test", NULL, 2, 0, CKPT_NONE };
+	char *cause = NULL;
+	int rc = checkpoint_take(st, owner, upper, lower, &o, out, &cause);
+
+	if (rc < 0)
+		fail_msg("checkpoint_take: %s", cause);
+	return rc;
+}
+
+static void
+assert_base_content(struct fixture *f, uint32_t owner, const char *path,
+    const void *want, size_t wantlen)
+{
+	struct mentry b;
+	char *cause = NULL, *data;
+	size_t len;
+
+	if (checkpoint_base(f->st, owner, path, strlen(path), &b, &cause) != 0)
+		fail_msg("no base of %s", path);
+	assert_int_equal(b.kind, MENTRY_FILE);
+	assert_true(b.has_content);
+	assert_int_equal(b.size, wantlen);
+	data = blob_read_buf(f->st, b.hash, SIZE_MAX, &len, &cause);
+	if (data == NULL)
+		fail_msg("blob_read_buf %s: %s", path, cause);
+	assert_int_equal(len, wantlen);
+	assert_memory_equal(data, want, wantlen);
+	free(data);
+	mentry_free(&b);
+}
+
+/*
+ * Many bases, looked up before the scratch is read: each is the real
+ * file's content as it was, the same with zstd workers as without; a base
+ * equal to the scratch's new content is stored once; the odd ones (empty,
+ * past the size read whole, unreadable, not files) are right too.
+ */
+static void
+test_many_bases(void **state)
+{
+	struct fixture *f = *state;
+	char rel[64], data[5000], *path, *big, *other, *cause = NULL;
+	struct manifest m1, m2;
+	struct store *st2;
+	struct ckpt c;
+	uint64_t pack1, pack2;
+	struct mentry b1, b2;
+	size_t i;
+	int k;
+
+	for (k = 0; k < 40; k++) {
+		snprintf(rel, sizeof rel, "src/d%d/f%d.txt", k % 9, k);
+		snaptest_random(data, sizeof data, (uint32_t)k);
+		snaptest_write(f->lower, rel, data, (size_t)(k * 120), 0644);
+		snaptest_random(data, sizeof data, (uint32_t)k + 500);
+		snaptest_write(f->upper, rel, data, (size_t)(k * 120 + 7), 0644);
+	}
+	/* the scratch's copy of a real file, as a rollback makes */
+	snaptest_write_str(f->lower, "same.txt", "the same on both sides\n");
+	snaptest_write_str(f->upper, "same.txt", "the same on both sides\n");
+	/* past what is read whole: streamed */
+	big = xmalloc((1 << 20) + 1);
+	snaptest_random(big, (1 << 20) + 1, 77);
+	snaptest_write(f->lower, "big.bin", big, (1 << 20) + 1, 0644);
+	snaptest_write_str(f->upper, "big.bin", "small now\n");
+	snaptest_write(f->lower, "secret", "real secret\n", 12, 0);
+	snaptest_write_str(f->upper, "secret", "agent's\n");
+	snaptest_symlink(f->lower, "ln", "src");
+	snaptest_write_str(f->upper, "ln", "a file over a link\n");
+
+	assert_int_equal(take_threads(f->st, 1, f->upper, f->lower, &c), 0);
+	assert_int_equal(c.modified, 40 + 4);
+	assert_int_equal(c.added, 0);
+	if (geteuid() == 0 && c.note != NULL)
+		fail_msg("note: %s", c.note);
+	ckpt_free(&c);
+	for (k = 0; k < 40; k++) {
+		snprintf(rel, sizeof rel, "src/d%d/f%d.txt", k % 9, k);
+		snaptest_random(data, sizeof data, (uint32_t)k);
+		assert_base_content(f, 1, rel, data, (size_t)(k * 120));
+	}
+	assert_base_content(f, 1, "same.txt", "the same on both sides\n", 23);
+	assert_base_content(f, 1, "big.bin", big, (1 << 20) + 1);
+	if (geteuid() == 0)
+		assert_base_content(f, 1, "secret", "real secret\n", 12);
+	assert_int_equal(checkpoint_base(f->st, 1, "ln", 2, &b1, &cause), 0);
+	assert_int_equal(b1.kind, MENTRY_SYMLINK);
+	mentry_free(&b1);
+
+	/* The same checkpoint without workers, in another store: the same
+	 * manifest, the same bases, the same bytes stored. */
+	other = path_join(f->dir, "store2");
+	st2 = snaptest_store(other);
+	assert_int_equal(snaptest_take(st2, 1, f->upper, f->lower, 0, &c), 0);
+	ckpt_free(&c);
+	manifest_of(f, 1, 0, &m1);
+	assert_int_equal(checkpoint_manifest(st2, 1, 0, &m2, &cause), 0);
+	assert_same_manifest(&m1, &m2);
+	for (i = 0; i < m1.n; i++) {
+		if (checkpoint_base(f->st, 1, m1.v[i].path, m1.v[i].pathlen, &b1,
+		    &cause) != 0)
+			continue;
+		assert_int_equal(checkpoint_base(st2, 1, m1.v[i].path,
+		    m1.v[i].pathlen, &b2, &cause), 0);
+		if (!mentry_same(&b1, &b2))
+			fail_msg("the base of %s differs", m1.v[i].path);
+		mentry_free(&b1);
+		mentry_free(&b2);
+	}
+	manifest_free(&m1);
+	manifest_free(&m2);
+	pack1 = snaptest_pack_bytes(f->store);
+	pack2 = snaptest_pack_bytes(other);
+	assert_true(pack1 == pack2);
+	store_close(st2);
+	free(other);
+
+	/* Next turn: nothing new, no base read again. */
+	path = path_join(f->lower, "src/d0/f0.txt");
+	unlink(path);
+	free(path);
+	snaptest_write_str(f->upper, "src/d1/f1.txt", "again\n");
+	assert_int_equal(take_threads(f->st, 1, f->upper, f->lower, &c), 0);
+	assert_int_equal(c.modified, 1);
+	ckpt_free(&c);
+	assert_true(snaptest_pack_bytes(f->store) > pack1);
+	free(big);
+}
+
+/* A real file rewritten while its base is read: the base recorded is one
+ * whole version of it, never a mix, or noted. */
+static void *
+base_churn_run(void *arg)
+{
+	struct churn *ch = arg;
+	char *data = xmalloc(64 * 1024);
+	unsigned int i = 0;
+	int fd;
+
+	while (!ch->stop) {
+		memset(data, 'a' + (int)(i++ % 2), 64 * 1024);
+		fd = open(ch->path, O_WRONLY | O_TRUNC);
+		if (fd == -1)
+			break;
+		if (write(fd, data, 64 * 1024 - (i % 2) * 1000) < 0)
+			break;
+		close(fd);
+	}
+	free(data);
+	return NULL;
+}
+
+static void
+test_changing_base(void **state)
+{
+	struct fixture *f = *state;
+	char rel[32], *data, *cause = NULL;
+	struct churn ch;
+	struct mentry b;
+	struct ckpt c;
+	pthread_t th;
+	size_t len, j;
+	int k, round;
+
+	for (round = 0; round < 4; round++) {
+		for (k = 0; k < 8; k++) {
+			snprintf(rel, sizeof rel, "r%d/f%d", round, k);
+			snaptest_write_str(f->lower, rel, "real\n");
+			snaptest_write_str(f->upper, rel, "new\n");
+		}
+		snprintf(rel, sizeof rel, "r%d/busy", round);
+		snaptest_write_str(f->lower, rel, "start\n");
+		snaptest_write_str(f->upper, rel, "agent\n");
+		ch.path = path_join(f->lower, rel);
+		ch.stop = 0;
+		assert_int_equal(pthread_create(&th, NULL, base_churn_run,
+		    &ch), 0);
+		assert_int_equal(take_threads(f->st, 1, f->upper, f->lower, &c),
+		    0);
+		ch.stop = 1;
+		pthread_join(th, NULL);
+		free(ch.path);
+		assert_int_equal(checkpoint_base(f->st, 1, rel, strlen(rel), &b,
+		    &cause), 0);
+		assert_int_equal(b.kind, MENTRY_FILE);
+		if (b.has_content) {
+			data = blob_read_buf(f->st, b.hash, SIZE_MAX, &len,
+			    &cause);
+			if (data == NULL)
+				fail_msg("blob_read_buf: %s", cause);
+			assert_int_equal(len, b.size);
+			/* one version: all one byte (or the start) */
+			for (j = 1; j < len && len != 6; j++)
+				assert_int_equal(data[j], data[0]);
+			free(data);
+		} else
+			assert_non_null(strstr(c.note, "busy"));
+		mentry_free(&b);
+		ckpt_free(&c);
+		for (k = 0; k < 8; k++) {
+			snprintf(rel, sizeof rel, "r%d/f%d", round, k);
+			assert_base_content(f, 1, rel, "real\n", 5);
+		}
+	}
+}
+
+/*
+ * Paths deeper than the parent cache holds open (DIRTREE_PARENT_DEPTH):
+ * the base of a deep file is found, a symlink deep in the real tree is
+ * never followed, and the deep scratch restores.
+ */
+static void
+test_deep_parents(void **state)
+{
+	struct fixture *f = *state;
+	struct buf rel = BUF_INIT, link = BUF_INIT, target = BUF_INIT;
+	struct manifest m;
+	struct mentry b;
+	struct ckpt c;
+	char *before, *after, *cause = NULL;
+	int i;
+
+	for (i = 0; i < DIRTREE_PARENT_DEPTH + 8; i++)
+		buf_printf(&rel, "%sd%d", i == 0 ? "" : "/", i % 3);
+	buf_add(&link, rel.data, rel.len);
+	buf_addstr(&rel, "/file");
+	snaptest_write_str(f->lower, rel.data, "deep real\n");
+	snaptest_write_str(f->upper, rel.data, "deep agent\n");
+	/* below the cache's depth: a real symlink to a real directory */
+	buf_addstr(&link, "/x");
+	for (i = 0; i < DIRTREE_PARENT_DEPTH + 8; i++)
+		buf_addstr(&target, "../");
+	buf_addstr(&target, "elsewhere");
+	snaptest_write_str(f->lower, "elsewhere/y/inside", "not to be read\n");
+	snaptest_symlink(f->lower, link.data, target.data);
+	buf_addstr(&link, "/y/inside");
+	snaptest_write_str(f->upper, link.data, "the agent's\n");
+	assert_int_equal(take_threads(f->st, 1, f->upper, f->lower, &c), 0);
+	ckpt_free(&c);
+	buf_reset(&rel);
+	for (i = 0; i < DIRTREE_PARENT_DEPTH + 8; i++)
+		buf_printf(&rel, "%sd%d", i == 0 ? "" : "/", i % 3);
+	buf_addstr(&rel, "/file");
+	assert_base_content(f, 1, rel.data, "deep real\n", 10);
+	assert_int_equal(checkpoint_base(f->st, 1, link.data, link.len, &b,
+	    &cause), 0);
+	assert_int_equal(b.kind, MENTRY_ABSENT);
+	mentry_free(&b);
+
+	before = snaptest_listing(f->upper, 1);
+	manifest_of(f, 1, 0, &m);
+	snaptest_rm(f->upper);
+	snaptest_mkdir(f->dir, "upper", 0755);
+	if (restore_upper(f->st, f->upper, &m, geteuid() != 0, &cause) != 0)
+		fail_msg("restore_upper: %s", cause);
+	after = snaptest_listing(f->upper, 1);
+	assert_string_equal(before, after);
+	free(before);
+	free(after);
+	manifest_free(&m);
+	buf_free(&rel);
+	buf_free(&link);
+	buf_free(&target);
+}
+
+static int
+blob_put_fn(struct index_txn *t, void *arg, char **cause)
+{
+	unsigned char hash[HASH_LEN];
+
+	memset(hash, 0xab, sizeof hash);
+	return blob_put(t, hash, arg, cause);
+}
+
+/* Format 1 records, as airlock wrote them before format 2. */
+static void
+v1_mentry(struct buf *b, const struct mentry *e, int gone)
+{
+	rec_put_u64(b, 1);
+	if (gone) {
+		rec_put_u64(b, 255);
+	} else {
+		rec_put_u64(b, e->kind);
+		rec_put_u64(b, e->mode);
+		rec_put_u64(b, e->size);
+		rec_put_u64(b, (uint64_t)e->mtime_ns);
+		rec_put_u64(b, (uint64_t)e->ctime_ns);
+		rec_put_u64(b, e->ino);
+		rec_put_u64(b, (e->opaque ? 1 : 0) | (e->has_content ? 2 : 0));
+		if (e->kind == MENTRY_FILE)
+			rec_put_bytes(b, e->hash, HASH_LEN);
+		else
+			rec_put_bytes(b, NULL, 0);
+		rec_put_str(b, e->kind == MENTRY_SYMLINK ? e->target : NULL);
+		rec_put_u64(b, e->rdev);
+	}
+	if (e->pathlen <= 400)
+		rec_put_u64(b, 0);
+	else
+		rec_put_bytes(b, e->path, e->pathlen);
+}
+
+struct v1_rec {
+	struct buf key, val;
+};
+struct v1_recs {
+	struct v1_rec *v;
+	size_t n;
+	int db;
+};
+
+/* Collects every record of a database, rewritten as format 1. */
+static int
+v1_collect(const void *key, size_t klen, const void *val, size_t vlen,
+    void *arg, char **cause)
+{
+	struct v1_recs *r = arg;
+	struct v1_rec *it;
+	struct blob_ref ref;
+	struct mentry e;
+	int gone;
+
+	r->v = xreallocarray(r->v, r->n + 1, sizeof *r->v);
+	it = &r->v[r->n++];
+	buf_init(&it->key);
+	buf_init(&it->val);
+	buf_add(&it->key, key, klen);
+	if (r->db == INDEX_BLOBS) {
+		if (blob_decode(val, vlen, &ref) != 0)
+			fail_msg("a blob record does not decode");
+		rec_put_u64(&it->val, 1);
+		rec_put_u64(&it->val, ref.pack);
+		rec_put_u64(&it->val, ref.offset);
+		rec_put_u64(&it->val, ref.clen);
+		rec_put_u64(&it->val, ref.size);
+		return 0;
+	}
+	if (mentry_decode(key, klen, val, vlen, &e, &gone) != 0) {
+		*cause = xstrdup("an entry does not decode");
+		return -1;
+	}
+	v1_mentry(&it->val, &e, gone);
+	mentry_free(&e);
+	return 0;
+}
+
+static int
+v1_rewrite(struct index_txn *t, void *arg, char **cause)
+{
+	static const int dbs[] = { INDEX_ENTRIES, INDEX_BLOBS };
+	unsigned char one[8];
+	struct v1_recs r;
+	size_t i, d;
+	int rc = 0;
+
+	for (d = 0; d < 2 && rc == 0; d++) {
+		memset(&r, 0, sizeof r);
+		r.db = dbs[d];
+		rc = index_walk(t, (enum index_db)dbs[d], NULL, 0, 0, v1_collect,
+		    &r, cause);
+		for (i = 0; i < r.n; i++) {
+			if (rc == 0)
+				rc = index_put(t, (enum index_db)dbs[d],
+				    r.v[i].key.data, r.v[i].key.len,
+				    r.v[i].val.data, r.v[i].val.len, cause);
+			buf_free(&r.v[i].key);
+			buf_free(&r.v[i].val);
+		}
+		free(r.v);
+	}
+	be64_put(one, 1);
+	if (rc == 0)
+		rc = index_put(t, INDEX_META, "format", 6, one, sizeof one,
+		    cause);
+	return rc;
+}
+
+static int
+format_of(struct index_txn *t, void *arg, char **cause)
+{
+	const void *val;
+	size_t vlen;
+
+	if (index_get(t, INDEX_META, "format", 6, &val, &vlen, cause) != 0)
+		return -1;
+	*(uint64_t *)arg = be64_get(val);
+	return 0;
+}
+
+/*
+ * A store written in format 1 (entries and blobs as u64 fields): opened,
+ * it is marked format 2; every checkpoint, deletion marker, long path and
+ * base still reads the same, restores, and fsck finds nothing; the next
+ * checkpoint (format 2) goes on from the old ones.
+ */
+static void
+test_format1_store(void **state)
+{
+	struct fixture *f = *state;
+	struct manifest m0, m1, again;
+	struct buf problems = BUF_INIT;
+	char name[300], longpath[1000], *cause = NULL, *before, *after;
+	uint64_t format = 0;
+	struct ckpt c;
+
+	memset(name, 'L', 200);
+	name[200] = '\0';
+	snprintf(longpath, sizeof longpath, "%s/%s/%s", name, name, name);
+	snaptest_write_str(f->lower, "kept.txt", "real kept\n");
+	snaptest_write_str(f->upper, "kept.txt", "agent kept\n");
+	snaptest_write_str(f->upper, "gone.txt", "soon gone\n");
+	snaptest_write_str(f->upper, longpath, "at the end of a long path\n");
+	snaptest_symlink(f->upper, "ln", "kept.txt");
+	snaptest_whiteout(f->upper, "wh");
+	snaptest_write_str(f->upper, "opq/in", "inside\n");
+	snaptest_opaque(f->upper, "opq");
+	assert_int_equal(snaptest_take(f->st, 1, f->upper, f->lower, 0, &c), 0);
+	ckpt_free(&c);
+	before = path_join(f->upper, "gone.txt");
+	assert_int_equal(unlink(before), 0);
+	free(before);
+	snaptest_write_str(f->upper, "kept.txt", "agent again\n");
+	assert_int_equal(snaptest_take(f->st, 1, f->upper, f->lower, 0, &c), 0);
+	ckpt_free(&c);
+	manifest_of(f, 1, 0, &m0);
+	manifest_of(f, 1, 1, &m1);
+
+	assert_int_equal(index_write(f->st->index, v1_rewrite, NULL, &cause),
+	    0);
+	assert_int_equal(index_write(f->st->index, format_of, &format,
+	    &cause), 0);
+	assert_true(format == 1);
+	store_close(f->st);
+	f->st = snaptest_store(f->store);
+	assert_int_equal(index_write(f->st->index, format_of, &format,
+	    &cause), 0);
+	assert_true(format == INDEX_FORMAT_VERSION);
+
+	manifest_of(f, 1, 0, &again);
+	assert_same_manifest(&m0, &again);
+	manifest_free(&again);
+	manifest_of(f, 1, 1, &again);
+	assert_same_manifest(&m1, &again);
+	assert_null(find(&again, "gone.txt"));
+	assert_true(find(&again, "opq")->opaque);
+	assert_string_equal(find(&again, "ln")->target, "kept.txt");
+	manifest_free(&again);
+	assert_base_content(f, 1, "kept.txt", "real kept\n", 10);
+	assert_int_equal(store_fsck(f->st, &problems, &cause), 0);
+	assert_int_equal(problems.len, 0);
+
+	/* rolled back to checkpoint 0 and on from there */
+	if (restore_upper(f->st, f->upper, &m0, geteuid() != 0, &cause) != 0)
+		fail_msg("restore_upper: %s", cause);
+	after = snaptest_listing(f->upper, 0);
+	assert_non_null(strstr(after, "gone.txt"));
+	free(after);
+	snaptest_write_str(f->upper, "new.txt", "format 2\n");
+	assert_int_equal(snaptest_take(f->st, 1, f->upper, f->lower, 0, &c), 0);
+	assert_int_equal(c.number, 2);
+	assert_int_equal(c.added, 2);   /* new.txt, gone.txt back */
+	assert_int_equal(c.modified, 1); /* kept.txt */
+	ckpt_free(&c);
+	manifest_of(f, 1, 2, &again);
+	assert_int_equal(again.n, m0.n + 1);
+	assert_non_null(find(&again, longpath));
+	assert_true(find(&again, longpath)->has_content);
+	manifest_free(&again);
+	assert_int_equal(store_fsck(f->st, &problems, &cause), 0);
+	manifest_free(&m0);
+	manifest_free(&m1);
+	buf_free(&problems);
+}
+
+static void
+check_mentry_bad(const struct buf *key, const void *val, size_t vlen)
+{
+	struct mentry e;
+	int gone;
+
+	assert_int_equal(mentry_decode(key->data, key->len, val, vlen, &e,
+	    &gone), -1);
+	assert_null(e.path);
+	assert_null(e.target);
+}
+
+/* Format 2 entries: what goes in comes out, extreme values too; a record
+ * cut anywhere, with a byte too many, or with a header that makes no
+ * sense is refused. */
+static void
+test_entry_codec(void **state)
+{
+	static const int kinds[] = { MENTRY_FILE, MENTRY_DIR, MENTRY_SYMLINK,
+	    MENTRY_WHITEOUT, MENTRY_SPECIAL, MENTRY_ABSENT };
+	struct buf key = BUF_INIT, val = BUF_INIT, bad = BUF_INIT;
+	char longpath[520];
+	struct mentry e, d;
+	size_t i, k, cut;
+	int gone, lp;
+
+	memset(longpath, 'p', sizeof longpath - 1);
+	longpath[sizeof longpath - 1] = '\0';
+	longpath[3] = '\n';
+	for (lp = 0; lp < 2; lp++) {
+		for (k = 0; k < sizeof kinds / sizeof kinds[0]; k++) {
+			memset(&e, 0, sizeof e);
+			e.path = lp ? longpath : "dir/\xff name";
+			e.pathlen = strlen(e.path);
+			e.kind = (enum mentry_kind)kinds[k];
+			e.mode = k == 0 ? UINT32_MAX : 040755;
+			e.size = k == 0 ? UINT64_MAX : k;
+			e.mtime_ns = k % 2 ? INT64_MIN : -1;
+			e.ctime_ns = k % 2 ? INT64_MAX : 1700000000123456789;
+			e.ino = UINT64_MAX - k;
+			e.opaque = k == 1;
+			e.has_content = k == 0;
+			snaptest_random(e.hash, HASH_LEN, (uint32_t)k);
+			if (e.kind != MENTRY_FILE)
+				memset(e.hash, 0, HASH_LEN);
+			e.target = e.kind == MENTRY_SYMLINK ? "../x\ny" : NULL;
+			e.rdev = e.kind == MENTRY_SPECIAL ? UINT64_MAX : 0;
+			mentry_key(&key, 7, 9, e.path, e.pathlen);
+			buf_reset(&val);
+			mentry_encode(&val, &e);
+			assert_int_equal(mentry_decode(key.data, key.len,
+			    val.data, val.len, &d, &gone), 0);
+			assert_false(gone);
+			assert_int_equal(mentry_cmp(&e, &d), 0);
+			assert_true(mentry_same(&e, &d));
+			assert_true(d.mtime_ns == e.mtime_ns);
+			assert_true(d.ctime_ns == e.ctime_ns);
+			assert_true(d.ino == e.ino && d.size == e.size);
+			assert_true(d.rdev == e.rdev);
+			assert_int_equal(d.opaque, e.opaque);
+			assert_int_equal(d.has_content, e.has_content);
+			mentry_free(&d);
+			for (cut = 0; cut < val.len; cut++)
+				check_mentry_bad(&key, val.data, cut);
+			buf_reset(&bad);
+			buf_add(&bad, val.data, val.len);
+			buf_addch(&bad, 0);
+			check_mentry_bad(&key, bad.data, bad.len);
+			/* header: the spare bit, kind 6, a file without its
+			 * hash, a hash on what has none */
+			for (i = 0; i < 4; i++) {
+				buf_reset(&bad);
+				buf_add(&bad, val.data, val.len);
+				if (i == 0)
+					bad.data[1] |= (char)0x80;
+				else if (i == 1)
+					bad.data[1] = (char)((bad.data[1] & ~7) | 6);
+				else
+					bad.data[1] ^= 0x20;
+				check_mentry_bad(&key, bad.data, bad.len);
+			}
+			/* a key that does not go with the long path */
+			if (lp) {
+				mentry_key(&bad, 7, 9, longpath, sizeof longpath - 2);
+				check_mentry_bad(&bad, val.data, val.len);
+			}
+		}
+		mentry_key(&key, 7, 9, lp ? longpath : "x", lp ? strlen(longpath) : 1);
+		buf_reset(&val);
+		mentry_encode_gone(&val, lp ? longpath : "x", lp ?
+		    strlen(longpath) : 1);
+		assert_true(val.len == (lp ? 2 + 2 + strlen(longpath) : 2));
+		assert_int_equal(mentry_decode(key.data, key.len, val.data,
+		    val.len, &d, &gone), 0);
+		assert_true(gone);
+		assert_string_equal(d.path, lp ? longpath : "x");
+		mentry_free(&d);
+		for (cut = 0; cut < val.len; cut++)
+			check_mentry_bad(&key, val.data, cut);
+		buf_reset(&bad);
+		buf_add(&bad, val.data, val.len);
+		bad.data[1] |= 0x10;
+		check_mentry_bad(&key, bad.data, bad.len);
+	}
+	buf_free(&key);
+	buf_free(&val);
+	buf_free(&bad);
+}
+
+/* Blob records: format 2 round trip, format 1 still read, garbage refused. */
+static void
+test_blob_codec(void **state)
+{
+	struct blob_ref in = { UINT32_MAX, (uint64_t)INT64_MAX - 100, 100,
+	    UINT64_MAX }, out;
+	struct buf b = BUF_INIT;
+	unsigned char hash[HASH_LEN];
+	struct fixture *f = *state;
+	struct index_txn *t;
+	char *cause = NULL;
+	const void *val;
+	size_t vlen, cut;
+
+	memset(hash, 0xab, sizeof hash);
+	rec_put_u64(&b, 1);
+	rec_put_u64(&b, 3);
+	rec_put_u64(&b, 4096);
+	rec_put_u64(&b, 10);
+	rec_put_u64(&b, 20);
+	assert_int_equal(blob_decode(b.data, b.len, &out), 0);
+	assert_true(out.pack == 3 && out.offset == 4096 && out.clen == 10 &&
+	    out.size == 20);
+	buf_free(&b);
+	assert_int_equal(index_write(f->st->index, blob_put_fn, &in, &cause),
+	    0);
+	assert_int_equal(index_read_begin(f->st->index, &t, &cause), 0);
+	assert_int_equal(blob_find(t, hash, &out, &cause), 0);
+	assert_true(out.pack == in.pack && out.offset == in.offset &&
+	    out.clen == in.clen && out.size == in.size);
+	assert_int_equal(index_get(t, INDEX_BLOBS, hash, HASH_LEN, &val, &vlen,
+	    &cause), 0);
+	assert_true(vlen < 40);
+	for (cut = 0; cut < vlen; cut++)
+		assert_int_equal(blob_decode(val, cut, &out), -1);
+	buf_add(&b, val, vlen);
+	buf_addch(&b, 0);
+	assert_int_equal(blob_decode(b.data, b.len, &out), -1);
+	index_txn_abort(t);
+	/* pack 0, and an offset past what a file can hold */
+	buf_reset(&b);
+	buf_addch(&b, 2);
+	rec_put_uvar(&b, 0);
+	rec_put_uvar(&b, 1);
+	rec_put_uvar(&b, 1);
+	rec_put_uvar(&b, 1);
+	assert_int_equal(blob_decode(b.data, b.len, &out), -1);
+	buf_reset(&b);
+	buf_addch(&b, 2);
+	rec_put_uvar(&b, 1);
+	rec_put_uvar(&b, UINT64_MAX);
+	rec_put_uvar(&b, 1);
+	rec_put_uvar(&b, 1);
+	assert_int_equal(blob_decode(b.data, b.len, &out), -1);
+	buf_free(&b);
+}
+
 int
 main(void)
 {
@@ -938,6 +1584,17 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_disk_full_tmpfs, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_changing_file, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_many_bases, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_changing_base, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_deep_parents, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_format1_store, setup,
+		    teardown),
+		cmocka_unit_test(test_entry_codec),
+		cmocka_unit_test_setup_teardown(test_blob_codec, setup,
 		    teardown),
 	};
 

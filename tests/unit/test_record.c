@@ -184,6 +184,130 @@ test_store_paths(void **state)
 	free(root);
 }
 
+/* Format 2's varints: every edge value round-trips in as few bytes as it
+ * needs; each truncation and every overlong or overflowing form is an
+ * error, never a wrong value. */
+static void
+test_record_varints(void **state)
+{
+	static const uint64_t u[] = { 0, 1, 127, 128, 255, 16383, 16384,
+	    UINT32_MAX, (uint64_t)1 << 63, UINT64_MAX - 1, UINT64_MAX };
+	static const int64_t sv[] = { 0, -1, 1, -64, 63, -65, 64, INT32_MIN,
+	    INT64_MIN, INT64_MAX, INT64_MIN + 1 };
+	static const size_t ulen[] = { 1, 1, 1, 2, 2, 2, 3, 5, 10, 10, 10 };
+	struct buf b = BUF_INIT;
+	struct rec_reader r;
+	size_t i, cut, len;
+	const void *p;
+	char *s;
+
+	for (i = 0; i < sizeof u / sizeof u[0]; i++) {
+		buf_reset(&b);
+		rec_put_uvar(&b, u[i]);
+		assert_int_equal(b.len, ulen[i]);
+		rec_reader_init(&r, b.data, b.len);
+		assert_true(rec_get_uvar(&r) == u[i]);
+		assert_false(r.error);
+		assert_int_equal(r.left, 0);
+		for (cut = 0; cut < b.len; cut++) {
+			rec_reader_init(&r, b.data, cut);
+			assert_true(rec_get_uvar(&r) == 0);
+			assert_true(r.error);
+		}
+	}
+	for (i = 0; i < sizeof sv / sizeof sv[0]; i++) {
+		buf_reset(&b);
+		rec_put_svar(&b, sv[i]);
+		rec_reader_init(&r, b.data, b.len);
+		assert_true(rec_get_svar(&r) == sv[i]);
+		assert_false(r.error);
+		assert_int_equal(r.left, 0);
+	}
+	/* small magnitudes stay small either side of zero */
+	buf_reset(&b);
+	rec_put_svar(&b, -1);
+	rec_put_svar(&b, 63);
+	rec_put_svar(&b, -64);
+	assert_int_equal(b.len, 3);
+
+	buf_reset(&b);
+	rec_put_vstr(&b, "a\nb");
+	rec_put_vstr(&b, NULL);
+	rec_put_vstr(&b, "");
+	rec_put_vbytes(&b, "x\0y", 3);
+	rec_reader_init(&r, b.data, b.len);
+	s = rec_get_vstr(&r);
+	assert_string_equal(s, "a\nb");
+	free(s);
+	assert_null(rec_get_vstr(&r));
+	assert_false(r.error);
+	s = rec_get_vstr(&r);
+	assert_string_equal(s, "");
+	free(s);
+	/* a NUL inside is fine as bytes, not as a string */
+	p = rec_get_vbytes(&r, &len);
+	assert_int_equal(len, 3);
+	assert_memory_equal(p, "x\0y", 3);
+	assert_false(r.error);
+	assert_int_equal(r.left, 0);
+	rec_reader_init(&r, b.data + b.len - 4, 4);
+	assert_null(rec_get_vstr(&r));
+	assert_true(r.error);
+	for (cut = 0; cut < 4; cut++) {
+		rec_reader_init(&r, b.data, cut);
+		s = rec_get_vstr(&r);
+		assert_null(s);
+		assert_true(r.error);
+	}
+	rec_reader_init(&r, b.data, b.len);
+	assert_null(rec_get_fixed(&r, b.len + 1));
+	assert_true(r.error);
+	buf_free(&b);
+}
+
+static void
+test_record_varints_hostile(void **state)
+{
+	static const struct {
+		const char *bytes;
+		size_t len;
+	} bad[] = {
+		{ "\x80\x00", 2 },                 /* overlong zero */
+		{ "\xff\x80\x00", 3 },             /* trailing zero byte */
+		{ "\x80\x80\x80\x80\x80\x80\x80\x80\x80\x02", 10 }, /* 2^64 */
+		{ "\x80\x80\x80\x80\x80\x80\x80\x80\x80\x81\x01", 11 },
+		{ "\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\x01", 11 },
+		{ "\x80", 1 },                     /* no last byte */
+	};
+	struct rec_reader r;
+	unsigned char big[32];
+	size_t i, len;
+
+	for (i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		rec_reader_init(&r, bad[i].bytes, bad[i].len);
+		assert_true(rec_get_uvar(&r) == 0);
+		assert_true(r.error);
+		/* an error sticks */
+		rec_reader_init(&r, bad[i].bytes, bad[i].len);
+		rec_get_uvar(&r);
+		assert_true(rec_get_uvar(&r) == 0);
+		assert_true(r.error);
+	}
+	/* A byte string claiming 2^64 - 2 bytes, and one claiming one more
+	 * than there is. */
+	memset(big, 0xff, 9);
+	big[9] = 0x01;
+	rec_reader_init(&r, big, 10);
+	assert_null(rec_get_vbytes(&r, &len));
+	assert_true(r.error);
+	assert_int_equal(len, 0);
+	big[0] = 5;
+	memcpy(big + 1, "abc", 3);
+	rec_reader_init(&r, big, 4);
+	assert_null(rec_get_vbytes(&r, &len));
+	assert_true(r.error);
+}
+
 static void
 test_hash(void **state)
 {
@@ -203,6 +327,8 @@ main(void)
 		cmocka_unit_test(test_record_round_trip),
 		cmocka_unit_test(test_record_truncated),
 		cmocka_unit_test(test_record_hostile_length),
+		cmocka_unit_test(test_record_varints),
+		cmocka_unit_test(test_record_varints_hostile),
 		cmocka_unit_test(test_be),
 		cmocka_unit_test(test_buf),
 		cmocka_unit_test(test_path),
