@@ -950,6 +950,12 @@ ckpt_real_plan(struct ckpt_take *t, char **cause)
 			free(why);
 			why = NULL;
 			r->e.kind = MENTRY_ABSENT;
+		} else if (rc == 1) {
+			/* gone meanwhile (a link between its stat and its
+			 * readlink): absent, never a link without a target */
+			free(r->e.target);
+			r->e.target = NULL;
+			r->e.kind = MENTRY_ABSENT;
 		}
 		if (rc == 0 && r->base && r->e.kind == MENTRY_FILE &&
 		    r->e.size > CKPT_BASE_MAX_SIZE)
@@ -1347,8 +1353,22 @@ ckpt_prepare(struct ckpt_take *t, struct ckpt_commit *c, char **cause)
 	ckpt_plan_delta(t, c);
 	/* No frame stayed: nothing to make durable before the commit. */
 	if (t->pw != NULL && pack_writer_appended(t->pw) > 0 &&
-	    pack_writer_sync(t->pw, cause) != 0)
+	    pack_writer_sync(t->pw, cause) != 0) {
+		int error = errno;
+
+		/* the gathered frames are written here: a full disk said
+		 * as it is said while a file is stored */
+		if (error == ENOSPC || error == EDQUOT || error == EFBIG) {
+			char *why = *cause;
+
+			*cause = xasprintf("%s while writing the pack (%s)",
+			    error == EFBIG ? "file too large" :
+			    "no space left on device", why);
+			free(why);
+		}
+		errno = error;
 		return -1;
+	}
 	return 0;
 }
 
