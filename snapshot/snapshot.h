@@ -299,8 +299,11 @@ int pack_writer_new(struct store *, struct pack_writer **, char **cause);
 int pack_writer_add(struct pack_writer *, int fd, uint64_t size, int threads,
     unsigned char hash[HASH_LEN], struct blob_ref *, char **cause);
 /* Appends n bytes of memory (their hash known to the caller, which
- * looked it up first) as one frame and fills ref. 0, or -1 with errno
- * (ENOSPC, EFBIG, ...): nothing is left appended. */
+ * looked it up first) as one frame and fills ref. A small frame is
+ * gathered in memory (up to 256 KiB of them) and written with the others
+ * by a later call or pack_writer_sync at the latest, so a write error can
+ * come from a later call. 0, or -1 with errno (ENOSPC, EFBIG, ...):
+ * nothing of the failed write is left appended. */
 int pack_writer_add_data(struct pack_writer *, const void *, size_t n,
     struct blob_ref *, char **cause);
 /* Appends a frame compressed already (zstd_frame_compress of size
@@ -311,15 +314,19 @@ int pack_writer_add_frame(struct pack_writer *, const void *frame,
  * fills *to. 0, or -1 (nothing is left appended). */
 int pack_writer_copy(struct pack_writer *, const struct blob_ref *from,
     struct blob_ref *to, char **cause);
-/* Removes the last frame added (a duplicate of a stored blob); -1 when ref
- * is not the last frame of this writer. */
+/* Removes the last frame added (a duplicate of a stored blob), gathered or
+ * written; -1 when ref is not the last frame of this writer. */
 int pack_writer_undo(struct pack_writer *, const struct blob_ref *,
     char **cause);
-/* Truncates away everything this writer appended (an aborted checkpoint). */
+/* Drops the gathered frames and truncates away everything this writer
+ * appended (an aborted checkpoint). */
 int pack_writer_discard(struct pack_writer *, char **cause);
-/* Bytes this writer appended so far (after undo and discard). */
+/* Bytes this writer appended so far, gathered ones included (after undo
+ * and discard). */
 uint64_t pack_writer_appended(const struct pack_writer *);
-/* fsyncs what was appended (the pack and its directory). */
+/* Writes the gathered frames, then fsyncs what was appended (the pack and
+ * its directory): before the index commit that names them. -1 with errno
+ * (ENOSPC, EFBIG, ...) when the write fails: the pack is cut back. */
 int pack_writer_sync(struct pack_writer *, char **cause);
 void pack_writer_close(struct pack_writer *);
 /* Decompresses a blob into sink. 0, or -1 (missing pack: errno ENOENT;

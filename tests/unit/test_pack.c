@@ -347,6 +347,63 @@ test_write_fails(void **state)
 	free(data);
 }
 
+/*
+ * Small frames are gathered and written together by pack_writer_sync:
+ * undo drops a gathered one, the sync writes the rest; a failed write of
+ * the gathered frames (RLIMIT_FSIZE, as a full disk) cuts the pack back.
+ */
+static void
+test_gathered(void **state)
+{
+	struct fixture *f = *state;
+	struct rlimit old, lim;
+	struct pack_writer *pw;
+	struct blob_ref a, b, c;
+	char data[2][3000], *cause = NULL;
+	uint64_t before;
+
+	store_blob(f->st, "first", 5, &(struct put_one){ { 0 }, { 0, 0, 0, 0 } });
+	before = snaptest_pack_bytes(f->dir);
+	snaptest_random(data[0], sizeof data[0], 7);
+	snaptest_random(data[1], sizeof data[1], 8);
+	assert_int_equal(pack_writer_open(f->st, &pw, &cause), 0);
+	assert_int_equal(pack_writer_add_data(pw, data[0], sizeof data[0], &a,
+	    &cause), 0);
+	assert_int_equal(pack_writer_add_data(pw, data[1], sizeof data[1], &b,
+	    &cause), 0);
+	assert_int_equal(b.offset, a.offset + a.clen);
+	/* gathered: nothing written yet, both counted */
+	assert_int_equal(snaptest_pack_bytes(f->dir), before);
+	assert_int_equal(pack_writer_appended(pw), a.clen + b.clen);
+	assert_int_equal(pack_writer_undo(pw, &b, &cause), 0);
+	assert_int_equal(pack_writer_appended(pw), a.clen);
+	assert_int_equal(pack_writer_sync(pw, &cause), 0);
+	assert_int_equal(snaptest_pack_bytes(f->dir), before + a.clen);
+	pack_writer_close(pw);
+
+	/* the gathered write fails: the pack as it was */
+	before = snaptest_pack_bytes(f->dir);
+	assert_int_equal(pack_writer_open(f->st, &pw, &cause), 0);
+	assert_int_equal(pack_writer_add_data(pw, data[1], sizeof data[1], &c,
+	    &cause), 0);
+	signal(SIGXFSZ, SIG_IGN);
+	getrlimit(RLIMIT_FSIZE, &old);
+	lim = old;
+	lim.rlim_cur = before + 100;
+	assert_int_equal(setrlimit(RLIMIT_FSIZE, &lim), 0);
+	assert_int_equal(pack_writer_sync(pw, &cause), -1);
+	assert_int_equal(errno, EFBIG);
+	setrlimit(RLIMIT_FSIZE, &old);
+	signal(SIGXFSZ, SIG_DFL);
+	free(cause);
+	cause = NULL;
+	assert_int_equal(snaptest_pack_bytes(f->dir), before);
+	pack_writer_discard(pw, &cause);
+	free(cause);
+	pack_writer_close(pw);
+	assert_int_equal(snaptest_pack_bytes(f->dir), before);
+}
+
 static void
 test_new_pack_and_shrink(void **state)
 {
@@ -475,6 +532,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_hash_mismatch, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_corrupt_record, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_gathered, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_write_fails, setup,
 		    teardown),
