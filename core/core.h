@@ -1484,8 +1484,7 @@ void review_diff_free(struct review_diff *);
  * review_make_run makes it and may run on any thread: it reads nothing of
  * the review, only what start copied into the make;
  * review_diff_finish hands it over (0 or -1 with *cause: the make's
- * error) and frees the make, as review_make_free does; it must be given
- * the review and file the make started from. In between,
+ * error) and frees the make, as review_make_free does. In between,
  * review_diff_preview gives a quick diff of the first `lines` lines of
  * each side (at most 256 KiB of each; preview set: no line maps to the
  * change, nothing to approve; cut where the heads' diff could differ from
@@ -1501,8 +1500,8 @@ int review_diff_preview(struct review *, size_t i, const struct review_make *,
     size_t lines, struct review_diff *, char **cause);
 int review_make_run(struct review_make *);
 void review_make_cancel(struct review_make *);
-int review_diff_finish(struct review *, size_t i, struct review_make *,
-    struct review_diff *, char **cause);
+int review_diff_finish(struct review_make *, struct review_diff *,
+    char **cause);
 void review_make_free(struct review_make *);
 /*
  * Approves (on 1) or withdraws (on 0) lines of file i's total change:

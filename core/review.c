@@ -1512,6 +1512,20 @@ review_head(const char *data, size_t len, size_t n, size_t max)
 	return (size_t)(p - data);
 }
 
+/* The start lines of both sides a hunk header names; -1 when it names
+ * none. */
+static int
+review_hunk_starts(const struct review_diff *d, const struct review_line *l,
+    unsigned *a, unsigned *c)
+{
+	char	head[64];
+
+	memset(head, 0, sizeof head);
+	memcpy(head, d->text.data + l->off, l->len < sizeof head - 1 ? l->len :
+	    sizeof head - 1);
+	return sscanf(head, "@@ -%u%*[^+]+%u", a, c) == 2 ? 0 : -1;
+}
+
 /*
  * Where a diff of the sides' heads stops being the whole files' diff: near
  * the cut the heads pair lines the whole files do not (a long insertion
@@ -1525,7 +1539,6 @@ review_preview_keep(const struct review_diff *d, size_t told, size_t tnew)
 	const struct review_line	*l;
 	size_t				 j, run = 0, keep = d->n;
 	unsigned			 a, c;
-	char				 head[64];
 
 	for (j = 0; j < d->n && keep == d->n; j++) {
 		l = &d->v[j];
@@ -1544,10 +1557,7 @@ review_preview_keep(const struct review_diff *d, size_t told, size_t tnew)
 				keep = j;
 			break;
 		case REVIEW_LINE_HUNK:
-			memset(head, 0, sizeof head);
-			memcpy(head, d->text.data + l->off, l->len <
-			    sizeof head - 1 ? l->len : sizeof head - 1);
-			if (sscanf(head, "@@ -%u%*[^+]+%u", &a, &c) != 2 ||
+			if (review_hunk_starts(d, l, &a, &c) != 0 ||
 			    a > told || c > tnew)
 				keep = j;
 			break;
@@ -1621,10 +1631,7 @@ review_diff_preview(struct review *r, size_t i, const struct review_make *mk,
 		if (l->type != REVIEW_LINE_HUNK)
 			continue;
 		/* its counts are the heads', not the files': left out */
-		memset(head, 0, sizeof head);
-		memcpy(head, d->text.data + l->off, l->len < sizeof head - 1 ?
-		    l->len : sizeof head - 1);
-		if (sscanf(head, "@@ -%u%*[^+]+%u", &a, &c) != 2)
+		if (review_hunk_starts(d, l, &a, &c) != 0)
 			a = c = 0;
 		snprintf(head, sizeof head, "@@ -%u,... +%u,... @@", a, c);
 		l->off = d->text.len;
@@ -1636,13 +1643,11 @@ review_diff_preview(struct review *r, size_t i, const struct review_make *mk,
 }
 
 int
-review_diff_finish(struct review *r, size_t i, struct review_make *mk,
-    struct review_diff *d, char **cause)
+review_diff_finish(struct review_make *mk, struct review_diff *d,
+    char **cause)
 {
 	int			 rc = 0;
 
-	(void)r;
-	(void)i;
 	memset(d, 0, sizeof *d);
 	if (review_make_run(mk) != 0) {
 		*cause = mk->cause;
@@ -1665,7 +1670,7 @@ review_diff(struct review *r, size_t i, const struct review_opts *opts,
 	memset(d, 0, sizeof *d);
 	if (review_diff_start(r, i, opts, &mk, cause) != 0)
 		return -1;
-	return review_diff_finish(r, i, mk, d, cause);
+	return review_diff_finish(mk, d, cause);
 }
 
 void

@@ -544,7 +544,7 @@ rp_make_finish(struct review_pane *rp, struct rp_make *m)
 		review_make_free(m->mk);
 		return;
 	}
-	if (review_diff_finish(&rp->rv, m->file, m->mk, &d, &cause) != 0) {
+	if (review_diff_finish(m->mk, &d, &cause) != 0) {
 		review_diff_free(&rp->diff);
 		rp->have_diff = 0;
 		rp->derror = cause;
@@ -633,7 +633,7 @@ rp_load_diff(struct review_pane *rp, size_t i)
 	}
 	free(cause);
 	cause = NULL;
-	if (review_diff_finish(&rp->rv, i, mk, &rp->diff, &cause) != 0) {
+	if (review_diff_finish(mk, &rp->diff, &cause) != 0) {
 		rp->derror = cause;
 		return;
 	}

@@ -699,7 +699,7 @@ test_diff_steps(void **state)
 	assert_int_equal(pthread_create(&th, NULL, make_thread, &m), 0);
 	assert_int_equal(pthread_join(th, NULL), 0);
 	assert_int_equal(m.rc, 0);
-	assert_int_equal(review_diff_finish(&r, 0, mk, &d, &cause), 0);
+	assert_int_equal(review_diff_finish(mk, &d, &cause), 0);
 	assert_false(d.preview);
 	assert_int_equal(d.n, whole.n);
 	assert_int_equal(d.nhunks, whole.nhunks);
@@ -814,7 +814,7 @@ test_diff_preview_cut(void **state)
 	/* cancelled: an error, nothing made */
 	review_make_cancel(mk);
 	assert_int_equal(review_make_run(mk), -1);
-	assert_int_not_equal(review_diff_finish(&r, 0, mk, &pv, &cause), 0);
+	assert_int_not_equal(review_diff_finish(mk, &pv, &cause), 0);
 	assert_string_equal(cause, "cancelled");
 	free(cause);
 	review_free(&r);
