@@ -461,6 +461,16 @@ void sandbox_signal_send(struct sandbox *, int sig);
 int sandbox_apply(struct sandbox *, const struct rollback_op *, int fd,
     char **cause);
 /*
+ * The same in two halves, so that several operations are in flight (the
+ * warden applies one while the next is prepared): sandbox_apply_send sends
+ * op (first: the first of a run; once an operation failed, the warden skips
+ * the next until a first), sandbox_apply_wait waits for the answer to the
+ * oldest one sent and not yet answered. 0, or -1 with *cause.
+ */
+int sandbox_apply_send(struct sandbox *, const struct rollback_op *, int fd,
+    int first, char **cause);
+int sandbox_apply_wait(struct sandbox *, char **cause);
+/*
  * After a failed sandbox_apply: 1 when the agent has exited (its end read
  * now when it was still waiting), once the warden is reaped: the mounts are
  * gone then, and nothing but airlock changes the scratch (sandbox_end still
@@ -509,7 +519,10 @@ enum warden_msg_type {
 	WARDEN_STOPPED,    /* from the warden: value: the agent's stop signal */
 	WARDEN_EXITED,     /* from the warden: value: the agent's wait status */
 	WARDEN_APPLY,      /* to the warden: one rollback operation; a file's
-			      content comes along as a descriptor */
+			      content comes along as a descriptor. Several
+			      may be in flight, answered in order; once one
+			      failed the next are skipped (answered failed)
+			      until one with value WARDEN_APPLY_FIRST */
 	WARDEN_APPLIED,    /* from the warden: value 0 done, -1 failed (text:
 			      why) */
 	WARDEN_LISTEN,     /* from the warden (--net allow), before STARTED:
@@ -517,6 +530,8 @@ enum warden_msg_type {
 			      listening on 127.0.0.1 in the sandbox's
 			      network comes along as a descriptor */
 };
+/* WARDEN_APPLY's value: the first operation of a run of them */
+#define WARDEN_APPLY_FIRST 1
 struct warden_msg {
 	int type;
 	int value;
@@ -533,9 +548,10 @@ int warden_recv(int sock, struct warden_msg *);
  * warden_recv. */
 int warden_send_fd(int sock, int type, int value, int fd);
 int warden_recv_fd(int sock, struct warden_msg *, int *fd);
-/* Sends a WARDEN_APPLY packet for op, with fd (unless -1) as SCM_RIGHTS.
- * 0, or -1 with errno set (EMSGSIZE: the op does not fit a packet). */
-int warden_send_op(int sock, const struct rollback_op *, int fd);
+/* Sends a WARDEN_APPLY packet for op, with fd (unless -1) as SCM_RIGHTS;
+ * first: the first of a run (WARDEN_APPLY_FIRST). 0, or -1 with errno set
+ * (EMSGSIZE: the op does not fit a packet). */
+int warden_send_op(int sock, const struct rollback_op *, int fd, int first);
 /* close(2) for __attribute__((cleanup)): closes *fd unless it is -1. */
 void warden_closep(int *fd);
 #define AUTOCLOSE __attribute__((cleanup(warden_closep)))

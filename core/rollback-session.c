@@ -20,6 +20,7 @@
 
 #include <sys/file.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -52,13 +53,25 @@ rollback_promote_lock(const struct session *s, const char *verb,
 	return fd;
 }
 
-/* One operation to the warden, with a file's content in a memfd. */
+/*
+ * At most this many operations in flight to the warden, and this many bytes
+ * of file content in their memfds (one operation always goes): the warden
+ * applies one while the next is prepared, and no answer is waited for
+ * before the next is sent.
+ */
+#define ROLLBACK_IN_FLIGHT 16
+#define ROLLBACK_IN_FLIGHT_BYTES ((off_t)64 << 20)
+
+/* One operation to the warden, with a file's content in a memfd; *bytes
+ * gets the content's size (0 for other operations). */
 static int
 rollback_send(struct store *st, struct sandbox *sb,
-    const struct rollback_op *op, char **cause)
+    const struct rollback_op *op, int first, off_t *bytes, char **cause)
 {
 	AUTOCLOSE int fd = -1;
+	struct stat sb_fd;
 
+	*bytes = 0;
 	if (op->kind == ROLLBACK_FILE) {
 		fd = memfd_create("airlock-rollback", MFD_CLOEXEC);
 		if (fd < 0) {
@@ -67,8 +80,10 @@ rollback_send(struct store *st, struct sandbox *sb,
 		}
 		if (blob_write_fd(st, op->hash, fd, cause) != 0)
 			return -1;
+		if (fstat(fd, &sb_fd) == 0)
+			*bytes = sb_fd.st_size;
 	}
-	return sandbox_apply(sb, op, fd, cause);
+	return sandbox_apply_send(sb, op, fd, first, cause);
 }
 
 /* The live way: plan from checkpoint from (the state now) to to. */
@@ -78,17 +93,46 @@ rollback_live(struct store *st, const struct session *s, struct sandbox *sb,
 {
 	struct manifest cur = { 0 }, target = { 0 };
 	struct rollback_plan plan = { 0 };
-	size_t i;
-	int rc = -1;
+	off_t bytes[ROLLBACK_IN_FLIGHT], flying = 0;
+	size_t sent = 0, done = 0;
+	char *why = NULL;
+	int rc = -1, failed = 0;
 
 	if (checkpoint_manifest(st, s->id, from, &cur, cause) != 0 ||
 	    checkpoint_manifest(st, s->id, to, &target, cause) != 0 ||
 	    rollback_plan_make(&cur, &target, s->tree, &plan, cause) != 0)
 		goto out;
-	for (i = 0; i < plan.n; i++) {
-		if (rollback_send(st, sb, &plan.v[i], cause) != 0)
-			goto out;
+	/* the operations in order, several in flight; after the first
+	 * failure nothing more is sent, and the answers of those in flight
+	 * (skipped by the warden) are read: the first failure is the cause */
+	for (;;) {
+		while (!failed && sent < plan.n &&
+		    sent - done < ROLLBACK_IN_FLIGHT &&
+		    (sent == done || flying < ROLLBACK_IN_FLIGHT_BYTES)) {
+			off_t *b = &bytes[sent % ROLLBACK_IN_FLIGHT];
+
+			if (rollback_send(st, sb, &plan.v[sent], sent == 0, b,
+			    cause) != 0) {
+				failed = 1;
+				break;
+			}
+			flying += *b;
+			sent++;
+		}
+		if (done == sent)
+			break;
+		/* a warden gone or a command exited answers the rest at
+		 * once */
+		if (sandbox_apply_wait(sb, failed ? &why : cause) != 0) {
+			free(why);
+			why = NULL;
+			failed = 1;
+		}
+		flying -= bytes[done % ROLLBACK_IN_FLIGHT];
+		done++;
 	}
+	if (failed)
+		goto out;
 	rc = 0;
 out:
 	rollback_plan_free(&plan);

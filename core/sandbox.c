@@ -793,18 +793,37 @@ sandbox_message(struct sandbox *sb, int *status)
 }
 
 int
-sandbox_apply(struct sandbox *sb, const struct rollback_op *op, int fd,
-    char **cause)
+sandbox_apply_send(struct sandbox *sb, const struct rollback_op *op, int fd,
+    int first, char **cause)
 {
-	struct warden_msg m;
-
 	if (sb->exited || sb->sock < 0) {
 		*cause = xstrdup("the command has exited");
 		return -1;
 	}
-	if (warden_send_op(sb->sock, op, fd) != 0) {
+	if (warden_send_op(sb->sock, op, fd, first) != 0) {
 		*cause = xasprintf("cannot talk to the warden: %s",
 		    strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+int
+sandbox_apply(struct sandbox *sb, const struct rollback_op *op, int fd,
+    char **cause)
+{
+	if (sandbox_apply_send(sb, op, fd, 1, cause) != 0)
+		return -1;
+	return sandbox_apply_wait(sb, cause);
+}
+
+int
+sandbox_apply_wait(struct sandbox *sb, char **cause)
+{
+	struct warden_msg m;
+
+	if (sb->exited || sb->sock < 0) {
+		*cause = xstrdup("the command exited meanwhile");
 		return -1;
 	}
 	for (;;) {

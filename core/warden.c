@@ -48,6 +48,7 @@ struct warden {
 	int root;        /* O_PATH of the merged tree, for rollbacks */
 	int lower;       /* O_PATH of the real tree under the overlay */
 	long apply_delay_ms;  /* tests: a wait before each rollback op */
+	int apply_failed;     /* a rollback op failed: skip until a first */
 	pid_t agent;
 };
 
@@ -166,7 +167,7 @@ warden_recv_fd(int sock, struct warden_msg *m, int *fd)
 }
 
 int
-warden_send_op(int sock, const struct rollback_op *op, int fd)
+warden_send_op(int sock, const struct rollback_op *op, int fd, int first)
 {
 	struct warden_msg m;
 	struct buf b = BUF_INIT;
@@ -174,6 +175,7 @@ warden_send_op(int sock, const struct rollback_op *op, int fd)
 
 	memset(&m, 0, WARDEN_HEADER);
 	m.type = WARDEN_APPLY;
+	m.value = first ? WARDEN_APPLY_FIRST : 0;
 	buf_add(&b, &m, WARDEN_HEADER);
 	rollback_op_encode(&b, op);
 	if (b.len > WARDEN_PACKET_MAX) {
@@ -362,14 +364,23 @@ warden_continue(const struct warden *w, int tty)
 		kill(w->agent, SIGCONT);
 }
 
-/* One rollback operation: decoded, applied, answered. */
+/* One rollback operation: decoded, applied, answered; skipped after a
+ * failed one, until the first of the next run. */
 static void
-warden_apply_request(struct warden *w, const char *data, size_t len, int fd)
+warden_apply_request(struct warden *w, int first, const char *data,
+    size_t len, int fd)
 {
 	struct rollback_op op;
 	char *cause = NULL;
 	int rc;
 
+	if (first)
+		w->apply_failed = 0;
+	if (w->apply_failed) {
+		warden_send(w->sock, WARDEN_APPLIED, -1,
+		    "skipped: an operation before it failed");
+		return;
+	}
 	if (w->apply_delay_ms > 0) {
 		struct timespec ts = { w->apply_delay_ms / 1000,
 		    w->apply_delay_ms % 1000 * 1000000 };
@@ -382,6 +393,8 @@ warden_apply_request(struct warden *w, const char *data, size_t len, int fd)
 		rc = warden_apply(w->root, w->lower, &op, fd, &cause);
 		rollback_op_clear(&op);
 	}
+	if (rc != 0)
+		w->apply_failed = 1;
 	warden_send(w->sock, WARDEN_APPLIED, rc, rc == 0 ? NULL : cause);
 	free(cause);
 }
@@ -407,7 +420,8 @@ warden_request(struct warden *w)
 		warden_continue(w, m.value);
 		break;
 	case WARDEN_APPLY:
-		warden_apply_request(w, packet + WARDEN_HEADER,
+		warden_apply_request(w, m.value == WARDEN_APPLY_FIRST,
+		    packet + WARDEN_HEADER,
 		    len - WARDEN_HEADER, fd);
 		break;
 	}

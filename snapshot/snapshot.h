@@ -155,8 +155,8 @@ int zstd_frame_write(int in_fd, uint64_t size, int out_fd, int level,
  * checksum in the frame), appended to out. 0, or -1 with *cause. */
 int zstd_frame_compress(const void *, size_t n, int level, struct buf *out,
     char **cause);
-/* Frees what this thread kept for its next frame (a thread that wrote
- * frames calls it before it exits). */
+/* Frees what this thread kept for its next frame (a thread that wrote or
+ * read frames calls it before it exits). */
 void zstd_thread_done(void);
 /* Decompresses the frame of clen bytes at offset in fd into sink, checking
  * the frame's checksum. 0, or -1 with *cause (corrupt, truncated, I/O). */

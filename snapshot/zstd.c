@@ -29,6 +29,11 @@
  */
 static _Thread_local ZSTD_CCtx *zstd_cctx;
 static _Thread_local char *zstd_ibuf, *zstd_obuf;
+/* The same for reading frames (a rollback reads one per file); busy while
+ * a read uses them: a sink that reads a frame itself gets its own. */
+static _Thread_local ZSTD_DCtx *zstd_dctx;
+static _Thread_local char *zstd_dibuf, *zstd_dobuf;
+static _Thread_local int zstd_dbusy;
 
 static int
 zstd_fail(const char *what, size_t rc, char **cause)
@@ -99,6 +104,11 @@ zstd_thread_done(void)
 	free(zstd_ibuf);
 	free(zstd_obuf);
 	zstd_ibuf = zstd_obuf = NULL;
+	ZSTD_freeDCtx(zstd_dctx);
+	zstd_dctx = NULL;
+	free(zstd_dibuf);
+	free(zstd_dobuf);
+	zstd_dibuf = zstd_dobuf = NULL;
 }
 
 static int
@@ -344,14 +354,31 @@ int
 zstd_frame_read(int fd, uint64_t offset, uint64_t clen, zstd_sink sink,
     void *arg, char **cause)
 {
-	ZSTD_DCtx *dctx = ZSTD_createDCtx();
-	char *ibuf = xmalloc(ZSTD_CHUNK), *obuf = xmalloc(ZSTD_CHUNK);
+	int kept = !zstd_dbusy;
+	ZSTD_DCtx *dctx;
+	char *ibuf, *obuf;
 	uint64_t done = 0;
 	size_t rc = 1;
 	int error = -1;
 
+	if (kept) {
+		if (zstd_dctx == NULL) {
+			zstd_dctx = ZSTD_createDCtx();
+			zstd_dibuf = xmalloc(ZSTD_CHUNK);
+			zstd_dobuf = xmalloc(ZSTD_CHUNK);
+		}
+		zstd_dbusy = 1;
+		dctx = zstd_dctx;
+		ibuf = zstd_dibuf;
+		obuf = zstd_dobuf;
+	} else {
+		dctx = ZSTD_createDCtx();
+		ibuf = xmalloc(ZSTD_CHUNK);
+		obuf = xmalloc(ZSTD_CHUNK);
+	}
 	if (dctx == NULL)
 		fatalx("cannot create a zstd context");
+	ZSTD_DCtx_reset(dctx, ZSTD_reset_session_only);
 	while (done < clen) {
 		size_t want = clen - done < ZSTD_CHUNK ? (size_t)(clen - done) :
 		    ZSTD_CHUNK;
@@ -405,8 +432,12 @@ zstd_frame_read(int fd, uint64_t offset, uint64_t clen, zstd_sink sink,
 	}
 	error = 0;
 out:
-	ZSTD_freeDCtx(dctx);
-	free(ibuf);
-	free(obuf);
+	if (kept)
+		zstd_dbusy = 0;
+	else {
+		ZSTD_freeDCtx(dctx);
+		free(ibuf);
+		free(obuf);
+	}
 	return error;
 }

@@ -287,6 +287,46 @@ wait "$lpid"
 al rollback 0 live
 is "once the promotion is done, rollback works" "$rc" 0
 
+# Several operations are in flight to the warden at once; when one fails,
+# those after it are skipped, not applied, and the first failure is the
+# error. The warden waits before each operation (a test seam); once d/f is
+# restored (the first), the agent makes z3 a directory: z1 and z2 are
+# restored, z3's write fails, z4 and z5 stay as they were.
+new_world
+cd "$T" || exit 1
+o=$W/fails.out
+AIRLOCK_TEST_APPLY_DELAY_MS=300 "$AIRLOCK" run --headless --name fails -- bash -c '
+set -e
+mkdir d; echo one >d/f
+for i in 1 2 3 4 5; do echo one >"z$i"; done
+"$0" checkpoint -m one >/dev/null
+echo two >d/f
+for i in 1 2 3 4 5; do echo two >"z$i"; done
+echo "== ready"
+for i in $(seq 600); do [ "$(cat d/f)" = one ] && break; sleep 0.02; done
+rm z3; mkdir z3; echo keep >z3/keep
+echo "== planted"
+go=0; trap "go=1" WINCH
+for i in $(seq 600); do [ $go = 1 ] && break; sleep 0.1; done
+for i in 1 2 4 5; do echo "z$i $(cat "z$i")"; done
+echo "== end"' "$AIRLOCK" >"$o" 2>&1 &
+pid=$!
+check "the agent made its files" waitfor "$o" "== ready"
+al rollback 1 fails
+is "a failed operation fails the rollback" "$rc" 1
+contains "... names the first failure" "$err" "z3"
+case $err in *skipped*) not_ok "... not the operations skipped after it"; diag "$err" ;; *) ok "... not the operations skipped after it" ;; esac
+contains "... and the checkpoint before it" "$err" "checkpoint 2 holds the state before it"
+check "the agent planted z3 meanwhile" grep -q "== planted" "$o"
+kill -WINCH "$pid"
+wait "$pid"
+is "the command goes on after the failed rollback" "$?" 0
+is "the operations before the failure were applied, those after skipped" \
+	"$(sed -n "/== planted/,/== end/p" "$o" | grep "^z" | tr "\n" " ")" \
+	"z1 one z2 one z4 two z5 two "
+al rollback 2 fails
+is "... and the checkpoint before it restores" "$rc" 0
+
 # A live rollback that the command's exit interrupts is finished on the
 # scratch once the sandbox is gone. The warden waits before each operation
 # (a test seam), and the command exits as soon as the second one (removing
