@@ -21,7 +21,7 @@
  *	links, so STAGED can be used again), then times checkpoint_take of the
  *	turn (THREADS zstd workers for big files) and the ended session's
  *	rollback (the manifest of checkpoint 0 and restore_upper); prints one
- *	JSON object. An earlier session (2) of one small file in the same
+ *	JSON object. An earlier session (1) of one small file in the same
  *	store (scratch UPPER.warm) comes first, checkpointed and rolled back:
  *	the timings are those of a warm process, and the store is one that
  *	has been used, as a project's store is after its first session
@@ -520,15 +520,17 @@ take_json_string(const char *s)
 }
 
 /*
- * An earlier session (2) in the same store: a checkpoint and rollback of
- * one small file (and the checkpoint a rollback appends), so that this process is as warm as a supervisor after its
- * first turn (the first checkpoint of a process also pays for libcrypto's
- * initialisation, about 2 ms here, and first page faults in the
- * libraries), and the store one that has been used: a project's store
- * holds all its sessions, and only the very first commits of a new store
- * find no freed pages in LMDB to reuse (each commit copies the pages it
- * changes; a new store's index grows by those, some 16 kB, on its first
- * commits). Returns the milliseconds the checkpoint and rollback took.
+ * An earlier session (1; the timed one is 2, as sessions are numbered in
+ * order) in the same store: a checkpoint and rollback of one small file,
+ * and the checkpoint a rollback appends. So this process is as warm as a
+ * supervisor after its first turn (the first checkpoint of a process also
+ * pays for libcrypto's initialisation, about 2 ms here, and first page
+ * faults in the libraries), and the store one that has been used: a
+ * project's store holds all its sessions, and only the very first commits
+ * of a new store find no freed pages in LMDB to reuse (each commit copies
+ * the pages it changes; a new store's index grows by those, some 16 kB, on
+ * its first commits). Returns the milliseconds the checkpoint and rollback
+ * took.
  */
 static double
 take_warm_up(const char *store_dir, const char *upper)
@@ -548,14 +550,14 @@ take_warm_up(const char *store_dir, const char *upper)
 		ckpt_die(wupper, strerror(errno));
 	memset(&o, 0, sizeof o);
 	o.restored_from = CKPT_NONE;
-	if (checkpoint_take(st, 2, wupper, NULL, &o, &c, &cause) < 0)
+	if (checkpoint_take(st, 1, wupper, NULL, &o, &c, &cause) < 0)
 		ckpt_die("warm-up", cause);
 	ckpt_free(&c);
 	if (path_write_file(file, "warm\n", 5, 0644, &cause) != 0)
 		ckpt_die(file, cause);
 	t0 = ckpt_now_ms();
-	if (checkpoint_take(st, 2, wupper, NULL, &o, &c, &cause) != 0 ||
-	    checkpoint_manifest(st, 2, 0, &m, &cause) != 0 ||
+	if (checkpoint_take(st, 1, wupper, NULL, &o, &c, &cause) != 0 ||
+	    checkpoint_manifest(st, 1, 0, &m, &cause) != 0 ||
 	    restore_upper(st, wupper, &m, geteuid() != 0, &cause) != 0)
 		ckpt_die("warm-up", cause != NULL ? cause : "nothing changed");
 	t1 = ckpt_now_ms();
@@ -563,7 +565,7 @@ take_warm_up(const char *store_dir, const char *upper)
 	/* the checkpoint a rollback appends, equal to 0 */
 	o.force = 1;
 	o.restored_from = 0;
-	if (checkpoint_take(st, 2, wupper, NULL, &o, &c, &cause) != 0)
+	if (checkpoint_take(st, 1, wupper, NULL, &o, &c, &cause) != 0)
 		ckpt_die("warm-up", cause);
 	ckpt_free(&c);
 	manifest_free(&m);
@@ -602,7 +604,7 @@ ckpt_take(int argc, char **argv)
 	o.reason = "start";
 	o.restored_from = CKPT_NONE;
 	t0 = ckpt_now_ms();
-	if (checkpoint_take(st, 1, upper, lower, &o, &c0, &cause) < 0)
+	if (checkpoint_take(st, 2, upper, lower, &o, &c0, &cause) < 0)
 		ckpt_die("checkpoint 0", cause);
 	t1 = ckpt_now_ms();
 
@@ -619,7 +621,7 @@ ckpt_take(int argc, char **argv)
 	o.threads = (int)ckpt_number(argv[6]);
 	c2 = ckpt_cpu_ms();
 	t2 = ckpt_now_ms();
-	rc = checkpoint_take(st, 1, upper, lower, &o, &c, &cause);
+	rc = checkpoint_take(st, 2, upper, lower, &o, &c, &cause);
 	t3 = ckpt_now_ms();
 	c3 = ckpt_cpu_ms();
 	if (rc != 0)
@@ -627,7 +629,7 @@ ckpt_take(int argc, char **argv)
 	take_du_path(store_dir, &after);
 
 	t4 = ckpt_now_ms();
-	if (checkpoint_manifest(st, 1, 0, &m, &cause) != 0 ||
+	if (checkpoint_manifest(st, 2, 0, &m, &cause) != 0 ||
 	    restore_upper(st, upper, &m, geteuid() != 0, &cause) != 0)
 		ckpt_die("rollback", cause);
 	t5 = ckpt_now_ms();

@@ -1150,9 +1150,21 @@ struct rollback_plan {
  * of opacity shows or hides). Fifos and sockets of to are made again;
  * devices, and the real tree's specials, are left alone. 0 or -1 with
  * *cause.
+ *
+ * bases (may be NULL) gives the base of a path (checkpoint_base): a real
+ * file still as its base recorded it (inode, size, mtime and ctime) is
+ * taken to hold the base's content, and is not read to be compared.
  */
+struct rollback_bases {
+	/* 0 and *e filled (mentry_free'd by the planner), 1 when none,
+	 * -1 with *cause */
+	int (*get)(void *arg, const char *path, struct mentry *e,
+	    char **cause);
+	void *arg;
+};
 int rollback_plan_make(const struct manifest *cur, const struct manifest *to,
-    const char *lower, struct rollback_plan *, char **cause);
+    const char *lower, const struct rollback_bases *bases,
+    struct rollback_plan *, char **cause);
 void rollback_plan_free(struct rollback_plan *);
 /* "remove", "mkdir", "chmod", "file", "symlink", "lower", "special". */
 const char *rollback_kind_name(enum rollback_kind);

@@ -86,6 +86,20 @@ rollback_send(struct store *st, struct sandbox *sb,
 	return sandbox_apply_send(sb, op, fd, first, cause);
 }
 
+struct rollback_bases_arg {
+	struct store *st;
+	uint32_t owner;
+};
+
+static int
+rollback_base_get(void *arg, const char *path, struct mentry *e,
+    char **cause)
+{
+	struct rollback_bases_arg *a = arg;
+
+	return checkpoint_base(a->st, a->owner, path, strlen(path), e, cause);
+}
+
 /* The live way: plan from checkpoint from (the state now) to to. */
 static int
 rollback_live(struct store *st, const struct session *s, struct sandbox *sb,
@@ -93,6 +107,8 @@ rollback_live(struct store *st, const struct session *s, struct sandbox *sb,
 {
 	struct manifest cur = { 0 }, target = { 0 };
 	struct rollback_plan plan = { 0 };
+	struct rollback_bases_arg barg = { st, s->id };
+	struct rollback_bases bases = { rollback_base_get, &barg };
 	off_t bytes[ROLLBACK_IN_FLIGHT], flying = 0;
 	size_t sent = 0, done = 0;
 	char *why = NULL;
@@ -100,7 +116,8 @@ rollback_live(struct store *st, const struct session *s, struct sandbox *sb,
 
 	if (checkpoint_manifest(st, s->id, from, &cur, cause) != 0 ||
 	    checkpoint_manifest(st, s->id, to, &target, cause) != 0 ||
-	    rollback_plan_make(&cur, &target, s->tree, &plan, cause) != 0)
+	    rollback_plan_make(&cur, &target, s->tree, &bases, &plan,
+	    cause) != 0)
 		goto out;
 	/* the operations in order, several in flight; after the first
 	 * failure nothing more is sent, and the answers of those in flight

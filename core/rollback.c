@@ -47,6 +47,8 @@ struct view {
 	enum view_kind kind;
 	uint32_t mode;            /* permission bits */
 	uint64_t size;            /* files */
+	uint64_t ino;             /* the real tree's: inode and times */
+	int64_t mtime_ns, ctime_ns;
 	const struct mentry *e;   /* the manifest's entry; NULL: the real tree */
 	char *target;             /* a link of the real tree (owned) */
 };
@@ -63,6 +65,7 @@ struct reset {
 
 struct planner {
 	const struct manifest *cur, *to;
+	const struct rollback_bases *bases;  /* may be NULL */
 	int lowerfd;
 	const char *lower;
 	char **cand;          /* candidates, sorted; processed up to next */
@@ -130,6 +133,11 @@ rollback_lower_view(struct planner *p, const char *path, struct view *v)
 	}
 	v->mode = sb.st_mode & 07777;
 	v->size = (uint64_t)sb.st_size;
+	v->ino = (uint64_t)sb.st_ino;
+	v->mtime_ns = (int64_t)sb.st_mtim.tv_sec * 1000000000 +
+	    sb.st_mtim.tv_nsec;
+	v->ctime_ns = (int64_t)sb.st_ctim.tv_sec * 1000000000 +
+	    sb.st_ctim.tv_nsec;
 	if (S_ISREG(sb.st_mode))
 		v->kind = VIEW_FILE;
 	else if (S_ISDIR(sb.st_mode))
@@ -281,12 +289,42 @@ rollback_lower_hash(struct planner *p, const char *path,
 	return 0;
 }
 
+/*
+ * The hash of the real file of view v from its base, when the file is
+ * still as the base recorded it (inode, size, mtime and ctime, as a
+ * checkpoint reuses an entry): 1, 0 when that cannot be told, -1.
+ */
+static int
+rollback_base_hash(struct planner *p, const char *path, const struct view *v,
+    unsigned char hash[HASH_LEN])
+{
+	static const unsigned char zero[HASH_LEN];
+	struct mentry b;
+	int rc, same;
+
+	if (p->bases == NULL)
+		return 0;
+	memset(&b, 0, sizeof b);
+	rc = p->bases->get(p->bases->arg, path, &b, p->cause);
+	if (rc != 0)
+		return rc < 0 ? -1 : 0;
+	/* a zero hash: the base could not be read */
+	same = b.kind == MENTRY_FILE && b.ino == v->ino && b.size == v->size &&
+	    b.mtime_ns == v->mtime_ns && b.ctime_ns == v->ctime_ns &&
+	    memcmp(b.hash, zero, HASH_LEN) != 0;
+	if (same)
+		memcpy(hash, b.hash, HASH_LEN);
+	mentry_free(&b);
+	return same;
+}
+
 /* 1 when two file views hold the same bytes, 0 when not, -1 on error. */
 static int
 rollback_same_content(struct planner *p, const char *path,
     const struct view *a, const struct view *b)
 {
 	unsigned char hash[HASH_LEN];
+	int rc;
 
 	if (a->e == NULL && b->e == NULL)
 		return 1;
@@ -295,7 +333,10 @@ rollback_same_content(struct planner *p, const char *path,
 	/* Files of different sizes differ: no need to hash the real one. */
 	if (a->size != b->size)
 		return 0;
-	if (rollback_lower_hash(p, path, hash) != 0)
+	rc = rollback_base_hash(p, path, a->e == NULL ? a : b, hash);
+	if (rc < 0)
+		return -1;
+	if (rc == 0 && rollback_lower_hash(p, path, hash) != 0)
 		return -1;
 	return memcmp(hash, a->e != NULL ? a->e->hash : b->e->hash,
 	    HASH_LEN) == 0;
@@ -492,7 +533,8 @@ rollback_candidates(struct planner *p)
 
 int
 rollback_plan_make(const struct manifest *cur, const struct manifest *to,
-    const char *lower, struct rollback_plan *plan, char **cause)
+    const char *lower, const struct rollback_bases *bases,
+    struct rollback_plan *plan, char **cause)
 {
 	struct planner p;
 	size_t i;
@@ -502,6 +544,7 @@ rollback_plan_make(const struct manifest *cur, const struct manifest *to,
 	memset(&p, 0, sizeof p);
 	p.cur = cur;
 	p.to = to;
+	p.bases = bases;
 	p.lower = lower;
 	p.plan = plan;
 	p.cause = cause;

@@ -516,7 +516,7 @@ scenario(struct fx *fx, struct manifest *cur, struct manifest *to,
 
 	manifest_sort(cur);
 	manifest_sort(to);
-	if (rollback_plan_make(cur, to, fx->lower, &p, &cause) != 0)
+	if (rollback_plan_make(cur, to, fx->lower, NULL, &p, &cause) != 0)
 		fail_msg("plan: %s", cause);
 	check_ops(&p, w, n);
 	if (apply) {
@@ -581,6 +581,118 @@ test_undo_edits(void **state)
 
 	add_edits(&cur);
 	scenario(*state, &cur, &to, w, N(w), 1);
+}
+
+/* The bases the planner is given: one for a.txt, or an error. */
+struct bases_fx {
+	struct mentry base;   /* a.txt's */
+	int rc;               /* what get returns for a.txt */
+	int calls;
+};
+
+static int
+bases_get(void *arg, const char *path, struct mentry *e, char **cause)
+{
+	struct bases_fx *b = arg;
+
+	b->calls++;
+	if (strcmp(path, "a.txt") != 0)
+		return 1;
+	if (b->rc < 0) {
+		*cause = xstrdup("the base of a.txt is corrupt");
+		return -1;
+	}
+	if (b->rc == 0)
+		mentry_copy(e, &b->base);
+	return b->rc;
+}
+
+/* Plans cur -> {} (the real tree) with bases; the number of operations. */
+static size_t
+plan_with_bases(struct fx *fx, const char *content, struct bases_fx *b,
+    char **cause)
+{
+	struct rollback_bases bases = { bases_get, b };
+	struct manifest cur = { 0 }, to = { 0 };
+	struct rollback_plan p;
+	size_t n;
+
+	m_file(&cur, "a.txt", content, 0644);
+	manifest_sort(&cur);
+	if (rollback_plan_make(&cur, &to, fx->lower, &bases, &p, cause) != 0)
+		n = (size_t)-1;
+	else {
+		n = p.n;
+		if (n == 1) {
+			assert_int_equal(p.v[0].kind, ROLLBACK_LOWER);
+			assert_string_equal(p.v[0].path, "a.txt");
+		}
+		rollback_plan_free(&p);
+	}
+	manifest_free(&cur);
+	return n;
+}
+
+/*
+ * A real file of the same size as the scratch's is compared through its
+ * base when it is still as the base recorded it (inode, size, mtime,
+ * ctime), and read otherwise. The base here says "HELLO\n" while the real
+ * file holds "hello\n": the plan shows which was believed.
+ */
+static void
+test_bases(void **state)
+{
+	struct fx *fx = *state;
+	struct bases_fx b;
+	struct stat sb;
+	char *cause = NULL, *path = path_join(fx->lower, "a.txt");
+
+	assert_int_equal(lstat(path, &sb), 0);
+	memset(&b, 0, sizeof b);
+	b.base.path = xstrdup("a.txt");
+	b.base.pathlen = 5;
+	b.base.kind = MENTRY_FILE;
+	b.base.mode = sb.st_mode;
+	b.base.size = (uint64_t)sb.st_size;
+	b.base.ino = (uint64_t)sb.st_ino;
+	b.base.mtime_ns = (int64_t)sb.st_mtim.tv_sec * 1000000000 +
+	    sb.st_mtim.tv_nsec;
+	b.base.ctime_ns = (int64_t)sb.st_ctim.tv_sec * 1000000000 +
+	    sb.st_ctim.tv_nsec;
+	hash_buffer("HELLO\n", 6, b.base.hash);
+
+	/* the real file as its base recorded it: the base is believed */
+	assert_int_equal(plan_with_bases(fx, "HELLO\n", &b, &cause), 0);
+	assert_int_equal(b.calls, 1);
+	assert_int_equal(plan_with_bases(fx, "hallo\n", &b, &cause), 1);
+	/* changed since (its mtime, or its inode): it is read */
+	b.base.mtime_ns++;
+	assert_int_equal(plan_with_bases(fx, "HELLO\n", &b, &cause), 1);
+	assert_int_equal(plan_with_bases(fx, "hello\n", &b, &cause), 0);
+	b.base.mtime_ns--;
+	b.base.ino++;
+	assert_int_equal(plan_with_bases(fx, "HELLO\n", &b, &cause), 1);
+	b.base.ino--;
+	/* a base that could not be read (zero hash): the file is read */
+	memset(b.base.hash, 0, HASH_LEN);
+	assert_int_equal(plan_with_bases(fx, "hello\n", &b, &cause), 0);
+	/* no base: read */
+	b.rc = 1;
+	assert_int_equal(plan_with_bases(fx, "hello\n", &b, &cause), 0);
+	assert_int_equal(plan_with_bases(fx, "HELLO\n", &b, &cause), 1);
+	/* sizes differ: no base asked for, nothing read */
+	b.calls = 0;
+	assert_int_equal(plan_with_bases(fx, "hello, world\n", &b, &cause),
+	    1);
+	assert_int_equal(b.calls, 0);
+	/* a corrupt base fails the plan */
+	b.rc = -1;
+	assert_int_equal(plan_with_bases(fx, "HELLO\n", &b, &cause),
+	    (size_t)-1);
+	assert_string_equal(cause, "the base of a.txt is corrupt");
+	free(cause);
+	mentry_free(&b.base);
+	free(path);
 }
 
 static void
@@ -1038,6 +1150,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_same, fx_setup,
 		    fx_teardown),
 		cmocka_unit_test_setup_teardown(test_undo_edits, fx_setup,
+		    fx_teardown),
+		cmocka_unit_test_setup_teardown(test_bases, fx_setup,
 		    fx_teardown),
 		cmocka_unit_test_setup_teardown(test_redo_edits, fx_setup,
 		    fx_teardown),
