@@ -559,7 +559,8 @@ approve_run(struct approve_args *a)
 	if (a->verb == VERB_REJECT && running && live.answered)
 		buf_printf(&out, "checkpoint %u (reject)\n", live.checkpoint);
 	if (a->verb == VERB_REJECT && !running && out.len > 0) {
-		struct ckpt_options co = { "reject", NULL, 0, 0, CKPT_NONE };
+		struct ckpt_options co = { "reject", NULL, 0, 0, CKPT_NONE,
+		    NULL, 0 };
 		uint32_t number;
 		char *note = NULL;
 		int got;

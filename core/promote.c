@@ -2039,7 +2039,8 @@ promote_session(struct store *st, const struct session *s,
     const struct promote_options *o, struct buf *out, uint32_t *number,
     char **cause)
 {
-	struct ckpt_options co = { "user", "before promotion", 0, 0, CKPT_NONE };
+	struct ckpt_options co = { "user", "before promotion", 0, 0,
+	    CKPT_NONE, NULL, 0 };
 	struct plan_state ps;
 	struct promotion p;
 	struct turn turn;

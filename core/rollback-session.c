@@ -100,10 +100,30 @@ rollback_base_get(void *arg, const char *path, struct mentry *e,
 	return checkpoint_base(a->st, a->owner, path, strlen(path), e, cause);
 }
 
-/* The live way: plan from checkpoint from (the state now) to to. */
+/* The paths a rollback copied from the real tree (its checkpoint takes
+ * them for the real tree's: copies.c). */
+struct rollback_copied {
+	char **v;
+	size_t n;
+};
+
+static void
+rollback_copied_free(struct rollback_copied *c)
+{
+	size_t i;
+
+	for (i = 0; i < c->n; i++)
+		free(c->v[i]);
+	free(c->v);
+	c->v = NULL;
+	c->n = 0;
+}
+
+/* The live way: plan from checkpoint from (the state now) to to; *copied
+ * gets the paths copied from the real tree. */
 static int
 rollback_live(struct store *st, const struct session *s, struct sandbox *sb,
-    uint32_t from, uint32_t to, char **cause)
+    uint32_t from, uint32_t to, struct rollback_copied *copied, char **cause)
 {
 	struct manifest cur = { 0 }, target = { 0 };
 	struct rollback_plan plan = { 0 };
@@ -150,6 +170,13 @@ rollback_live(struct store *st, const struct session *s, struct sandbox *sb,
 	}
 	if (failed)
 		goto out;
+	for (sent = 0; sent < plan.n; sent++) {
+		if (plan.v[sent].kind != ROLLBACK_LOWER)
+			continue;
+		copied->v = xreallocarray(copied->v, copied->n + 1,
+		    sizeof *copied->v);
+		copied->v[copied->n++] = xstrdup(plan.v[sent].path);
+	}
 	rc = 0;
 out:
 	rollback_plan_free(&plan);
@@ -181,13 +208,15 @@ rollback_offline(struct store *st, const struct session *s, uint32_t to,
  */
 static int
 rollback_apply(struct store *st, const struct session *s, struct sandbox *sb,
-    uint32_t before, uint32_t to, int *offline, char **cause)
+    uint32_t before, uint32_t to, int *offline,
+    struct rollback_copied *copied, char **cause)
 {
 	*offline = sb == NULL;
 	if (sb == NULL)
 		return rollback_offline(st, s, to, cause);
-	if (rollback_live(st, s, sb, before, to, cause) == 0)
+	if (rollback_live(st, s, sb, before, to, copied, cause) == 0)
 		return 0;
+	rollback_copied_free(copied);
 	if (!sandbox_ended(sb))
 		return -1;
 	free(*cause);
@@ -203,6 +232,7 @@ rollback_locked(struct store *st, const struct session *s,
 	struct ckpt_options o;
 	struct ckpt c;
 	AUTOFREE char *label = xasprintf("before rollback to %u", to);
+	struct rollback_copied copied = { NULL, 0 };
 	char *why = NULL;
 	uint32_t before;
 	int rc, offline;
@@ -222,7 +252,7 @@ rollback_locked(struct store *st, const struct session *s,
 	o.restored_from = CKPT_NONE;
 	if (session_checkpoint(st, s, &o, &before, NULL, cause) < 0)
 		return -1;
-	rc = rollback_apply(st, s, sb, before, to, &offline, &why);
+	rc = rollback_apply(st, s, sb, before, to, &offline, &copied, &why);
 	if (rc != 0) {
 		*cause = xasprintf("%s (the rollback stopped halfway; "
 		    "checkpoint %u holds the state before it)", why, before);
@@ -234,7 +264,11 @@ rollback_locked(struct store *st, const struct session *s,
 	    NULL;
 	o.force = 1;
 	o.restored_from = to;
-	return session_checkpoint(st, s, &o, now, NULL, cause) < 0 ? -1 : 0;
+	o.copied = (const char *const *)copied.v;
+	o.ncopied = copied.n;
+	rc = session_checkpoint(st, s, &o, now, NULL, cause) < 0 ? -1 : 0;
+	rollback_copied_free(&copied);
+	return rc;
 }
 
 int

@@ -92,6 +92,7 @@ struct ckpt_take {
 	struct ckpt prev;
 	struct ckpt_chain prev_chain;
 	struct manifest prevm, cur, bases;
+	struct copies copies;        /* of the real tree, by rollbacks */
 	struct blob_set blobs;       /* appended by this checkpoint */
 	uint64_t bytes;
 	struct buf data;             /* a small file's content, reused */
@@ -1285,7 +1286,8 @@ ckpt_commit_txn(struct index_txn *txn, void *arg, char **cause)
 		return -1;
 	}
 	if (ckpt_put_blobs(txn, c->t, cause) != 0 ||
-	    ckpt_put_entries(txn, c, cause) != 0)
+	    ckpt_put_entries(txn, c, cause) != 0 ||
+	    copies_put(txn, c->t->owner, &c->t->copies, cause) != 0)
 		return -1;
 	ckpt_fill_out(c, &rec);
 	rc = checkpoint_put_txn(txn, c->t->owner, &rec, &c->chain, cause);
@@ -1315,7 +1317,7 @@ ckpt_load_prev(struct ckpt_take *t, char **cause)
 		return -1;
 	if (last == CKPT_NONE)
 		return 0;
-	if (last >= CKPT_PINS - 1) {
+	if (last >= CKPT_COPIES_REAL - 1) {
 		*cause = xasprintf("session %u has no checkpoint numbers left",
 		    t->owner);
 		return -1;
@@ -1325,6 +1327,20 @@ ckpt_load_prev(struct ckpt_take *t, char **cause)
 		return -1;
 	t->has_prev = 1;
 	return checkpoint_manifest_txn(t->rtxn, t->owner, last, &t->prevm, cause);
+}
+
+/* Takes the copies of the real tree out of the scan (copies.c). */
+static int
+ckpt_copies(struct ckpt_take *t, char **cause)
+{
+	size_t taken;
+
+	if (t->lowerfd == -1)
+		return 0;
+	if (copies_load(t->rtxn, t->owner, &t->copies, cause) != 0)
+		return -1;
+	return copies_filter(&t->copies, &t->cur, t->upperfd, &t->lowerp,
+	    t->opts->copied, t->opts->ncopied, &taken, cause);
 }
 
 /* Everything before the commit. 0, 1 when nothing changed, -1. */
@@ -1338,6 +1354,7 @@ ckpt_prepare(struct ckpt_take *t, struct ckpt_commit *c, char **cause)
 		return -1;
 	if (dirtree_scan(t->upperfd, t->upper, DIRTREE_UPPER, &t->note,
 	    &t->undo, &t->cur, cause) != 0 ||
+	    ckpt_copies(t, cause) != 0 ||
 	    ckpt_real_plan(t, cause) != 0 ||
 	    ckpt_fill(t, cause) != 0 || ckpt_bases(t, cause) != 0 ||
 	    ckpt_queue_flush(t, cause) != 0)
@@ -1383,6 +1400,7 @@ ckpt_take_free(struct ckpt_take *t)
 	manifest_free(&t->prevm);
 	manifest_free(&t->cur);
 	manifest_free(&t->bases);
+	copies_free(&t->copies);
 	ckpt_real_free(t);
 	blob_set_free(&t->blobs);
 	buf_free(&t->data);
@@ -1426,7 +1444,7 @@ checkpoint_take(struct store *st, uint32_t owner, const char *upper,
     char **cause)
 {
 	static const struct ckpt_options defaults = { NULL, NULL, 0, 0,
-	    CKPT_NONE };
+	    CKPT_NONE, NULL, 0 };
 	struct ckpt_take t;
 	int rc = -1;
 

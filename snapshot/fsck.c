@@ -318,9 +318,11 @@ fsck_kept_fn(const void *key, size_t klen, const void *val, size_t vlen,
 		return 0;
 	owner = be32_get(key);
 	number = be32_get((const unsigned char *)key + 4);
-	if (number != CKPT_BASES && number != CKPT_PINS)
+	if (number != CKPT_BASES && number != CKPT_PINS &&
+	    number != CKPT_COPIES && number != CKPT_COPIES_REAL)
 		return 0;
-	what = number == CKPT_BASES ? "the base of" : "the pinned";
+	what = number == CKPT_BASES ? "the base of" :
+	    number == CKPT_PINS ? "the pinned" : "the record of the copy";
 	if (mentry_decode(key, klen, val, vlen, &e, &gone) != 0 || gone) {
 		manifest_quote(&q, path, klen - MENTRY_KEY_LEN);
 		fsck_problem(f, "session %u: %s %s is corrupt", owner, what,

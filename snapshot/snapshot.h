@@ -414,6 +414,11 @@ void blob_set_free(struct blob_set *);
  * and fsck checks them, checkpoint_forget removes them with the owner. For
  * blobs kept outside checkpoints (promotion records, ...). */
 #define CKPT_PINS (UINT32_MAX - 1)
+/* Entries under these numbers: copies of the real tree a rollback made in
+ * the scratch, as the scratch has them and as the real tree did (copies.c).
+ * Checkpoint numbers stay below both. */
+#define CKPT_COPIES (UINT32_MAX - 2)
+#define CKPT_COPIES_REAL (UINT32_MAX - 3)
 #define CKPT_BASE_MAX_SIZE ((uint64_t)64 << 20) /* bigger bases: hash only */
 #define CKPT_THREADS_MIN_SIZE ((uint64_t)8 << 20) /* zstd workers above */
 enum mentry_kind {
@@ -463,6 +468,10 @@ struct ckpt_options {
 	int threads;           /* zstd workers for files > 8 MiB (0: none) */
 	int force;             /* record even when nothing changed */
 	uint32_t restored_from;  /* CKPT_NONE, except for a rollback */
+	/* a rollback's: the paths it made the real tree's by copying them
+	 * into the merged view (copies.c) */
+	const char *const *copied;
+	size_t ncopied;
 };
 /* checkpoint-take.c */
 /*
@@ -636,6 +645,37 @@ void dirtree_parent_reset(struct dirtree_parent *);
 /* "/proc/self/fd/N/name" for the *xattr calls on any kind of entry without
  * opening it (caller frees). */
 char *dirtree_proc_path(int dirfd, const char *name);
+
+/* copies.c: copies of the real tree a rollback made in the scratch
+ *
+ * The checkpoint a rollback appends stands for the checkpoint rolled back
+ * to, in which the real tree showed through where the rollback copied it
+ * into the merged view: such copies, found equal to the real tree's
+ * entries, are taken out of its manifest, and their stat and the real
+ * entries' kept so that the checkpoints after it take them out again as
+ * long as neither changed.
+ */
+struct copies {
+	struct manifest up, real;          /* recorded, by path */
+	struct manifest new_up, new_real;  /* found by this checkpoint */
+	struct manifest gone;              /* records no longer copies */
+};
+int copies_load(struct index_txn *, uint32_t owner, struct copies *,
+    char **cause);
+/*
+ * Takes out of m (a scan of the scratch at upperfd, sorted) the copies:
+ * recorded ones whose stat and real entry's stat did not move, and entries
+ * at or below roots equal to the real tree's (lowerp); a directory only
+ * with everything below it, nothing below a directory that is not one.
+ * *taken counts them. 0 or -1.
+ */
+int copies_filter(struct copies *, struct manifest *m, int upperfd,
+    struct dirtree_parent *lowerp, const char *const *roots, size_t nroots,
+    size_t *taken, char **cause);
+/* Writes the records found, deletes those no longer copies. 0 or -1. */
+int copies_put(struct index_txn *, uint32_t owner, const struct copies *,
+    char **cause);
+void copies_free(struct copies *);
 
 /* restore.c */
 /*

@@ -287,6 +287,64 @@ wait "$lpid"
 al rollback 0 live
 is "once the promotion is done, rollback works" "$rc" 0
 
+# A live rollback makes paths the real tree's again by copying them into
+# the merged view; its checkpoint stands for the one rolled back to: the
+# copies are no scratch content (nothing stored), and stay so until the
+# agent changes one.
+new_world
+cd "$T" || exit 1
+mkdir -p vendor/lib
+for i in $(seq 40); do printf 'vendored %s\n' "$i" >"vendor/lib/v$i.c"; done
+head -c 300000 /dev/urandom | base64 >big.txt
+git add -A >/dev/null && git commit -qm vendor
+initial=$(tree_fingerprint "$T")
+o=$W/copies.out
+"$AIRLOCK" run --headless --name copies -- bash -c "$fp_func
+set -e
+rm -rf vendor
+tr a-z A-Z <big.txt >big.new && mv big.new big.txt
+\"\$0\" checkpoint -m changed >/dev/null
+echo '== ready'
+go=0; trap 'go=1' WINCH
+for i in \$(seq 600); do [ \$go = 1 ] && break; sleep 0.1; done
+echo '== after'; tree_fingerprint \"\$1\"; echo '== end'
+echo agent >>vendor/lib/v7.c
+echo '== appended'
+go=0
+for i in \$(seq 600); do [ \$go = 1 ] && break; sleep 0.1; done
+echo '== done'" "$AIRLOCK" "$T" >"$o" 2>&1 &
+pid=$!
+check "the agent removed vendor and rewrote big.txt" waitfor "$o" "== ready"
+al rollback 0 copies
+is "rollback to the state before the turn" "$out" \
+	"rolled back session 1 to checkpoint 0 (now checkpoint 2)"
+is "its checkpoint stores nothing: the copies are the real tree's" \
+	"$(log_field copies '.[-1] | "\(.reason) \(.bytes)"')" "rollback 0"
+al status --at 2 copies
+is "... and holds no change, as checkpoint 0" "$out" ""
+kill -WINCH "$pid"
+check "the agent saw the rollback" waitfor "$o" "== appended"
+is "the agent sees the real tree again" \
+	"$(sed -n '/== after/,/== end/p' "$o" | sed '1d;$d')" "$initial"
+al checkpoint copies
+is "a copy the agent changed is recorded" "$out" "checkpoint 3 of session 1"
+# (and with it the directories it is in: a directory copy is taken for
+# the real tree's only whole, so its other files are recorded too)
+is "... with its content" "$(log_field copies '.[-1].bytes > 0')" "true"
+al diff --turn 3 copies
+contains "... the change shows in the turn's diff" "$out" "+agent"
+al checkpoint copies
+is "nothing changed since: no checkpoint" "$out" "no changes since checkpoint 3"
+kill -WINCH "$pid"
+wait "$pid"
+is "the command exits 0" "$?" 0
+al rollback 2 copies
+is "rollback to the rollback's checkpoint" "$rc" 0
+al run --headless --resume copies -- bash -c "$fp_func; tree_fingerprint \"\$0\"" "$T"
+is "the merged view is the real tree again" "$out" "$initial"
+al fsck
+is "fsck is clean" "$rc" 0
+
 # Several operations are in flight to the warden at once; when one fails,
 # those after it are skipped, not applied, and the first failure is the
 # error. The warden waits before each operation (a test seam); once d/f is

@@ -497,7 +497,8 @@ int
 snaptest_take(struct store *st, uint32_t owner, const char *upper,
     const char *lower, int force, struct ckpt *out)
 {
-	struct ckpt_options o = { "test", NULL, 0, force, CKPT_NONE };
+	struct ckpt_options o = { "test", NULL, 0, force, CKPT_NONE,
+	    NULL, 0 };
 	char *cause = NULL;
 	int rc = checkpoint_take(st, owner, upper, lower, &o, out, &cause);
 

@@ -442,7 +442,8 @@ static void
 test_list_get(void **state)
 {
 	struct fixture *f = *state;
-	struct ckpt_options o = { "agent", "turn one", 0, 1, CKPT_NONE };
+	struct ckpt_options o = { "agent", "turn one", 0, 1, CKPT_NONE,
+	    NULL, 0 };
 	struct ckpt c, *v;
 	char *cause = NULL;
 	size_t n;
@@ -590,7 +591,8 @@ static void
 test_sparse(void **state)
 {
 	struct fixture *f = *state;
-	struct ckpt_options o = { "test", NULL, 2, 0, CKPT_NONE };
+	struct ckpt_options o = { "test", NULL, 2, 0, CKPT_NONE,
+	    NULL, 0 };
 	const char *env = getenv("AIRLOCK_TEST_SPARSE_MB");
 	off_t size = (off_t)(env != NULL ? atoi(env) : 2048) << 20;
 	struct manifest m;
@@ -749,7 +751,8 @@ static void
 test_disk_full(void **state)
 {
 	struct fixture *f = *state;
-	struct ckpt_options o = { "test", NULL, 0, 0, CKPT_NONE };
+	struct ckpt_options o = { "test", NULL, 0, 0, CKPT_NONE,
+	    NULL, 0 };
 	struct rlimit old, lim;
 	struct ckpt c, *v;
 	char *data = xmalloc(1 << 20), *cause = NULL;
@@ -793,7 +796,8 @@ test_disk_full(void **state)
 static int
 enospc_child(struct fixture *f)
 {
-	struct ckpt_options o = { "test", NULL, 0, 0, CKPT_NONE };
+	struct ckpt_options o = { "test", NULL, 0, 0, CKPT_NONE,
+	    NULL, 0 };
 	char *mnt = path_join(f->dir, "small"), *cause = NULL, *storedir;
 	struct store *st;
 	struct ckpt c;
@@ -917,7 +921,8 @@ static int
 take_threads(struct store *st, uint32_t owner, const char *upper,
     const char *lower, struct ckpt *out)
 {
-	struct ckpt_options o = { "test", NULL, 2, 0, CKPT_NONE };
+	struct ckpt_options o = { "test", NULL, 2, 0, CKPT_NONE,
+	    NULL, 0 };
 	char *cause = NULL;
 	int rc = checkpoint_take(st, owner, upper, lower, &o, out, &cause);
 
@@ -1557,6 +1562,205 @@ test_blob_codec(void **state)
 	buf_free(&b);
 }
 
+/* A checkpoint that a rollback appends, told which paths it copied. */
+static int
+take_copied(struct fixture *f, const char *const *roots, size_t n,
+    struct ckpt *out)
+{
+	struct ckpt_options o = { "rollback", NULL, 0, 1, 0, roots, n };
+	char *cause = NULL;
+	int rc = checkpoint_take(f->st, 1, f->upper, f->lower, &o, out,
+	    &cause);
+
+	if (rc < 0)
+		fail_msg("checkpoint_take: %s", cause);
+	return rc;
+}
+
+/* The copy records of owner 1 (under CKPT_COPIES). */
+static size_t
+copy_records(struct fixture *f)
+{
+	struct copies c;
+	struct index_txn *t;
+	char *cause = NULL;
+	size_t n;
+
+	if (index_read_begin(f->st->index, &t, &cause) != 0 ||
+	    copies_load(t, 1, &c, &cause) != 0)
+		fail_msg("copies_load: %s", cause);
+	index_txn_abort(t);
+	assert_int_equal(c.up.n, c.real.n);
+	n = c.up.n;
+	copies_free(&c);
+	return n;
+}
+
+/*
+ * Copies of the real tree a rollback made in the scratch: taken out of the
+ * rollback's checkpoint when equal to the real tree's entries (nothing
+ * stored), and of the checkpoints after it as long as neither moved; a
+ * changed copy, a changed real file, a directory holding anything else
+ * are recorded as scratch entries are.
+ */
+static void
+test_copies(void **state)
+{
+	struct fixture *f = *state;
+	static const char *const roots[] = { "big.txt", "vendor", "odd.txt",
+	    "gone.txt" };
+	struct manifest m = { 0 };
+	struct buf problems = BUF_INIT;
+	struct ckpt c;
+	char *cause = NULL, *data;
+	int i;
+
+	/* the real tree, and the scratch as the warden leaves it: copies */
+	snaptest_write_str(f->lower, "big.txt", "real big\n");
+	snaptest_write_str(f->lower, "odd.txt", "real odd\n");
+	snaptest_mkdir(f->lower, "vendor", 0755);
+	snaptest_mkdir(f->lower, "vendor/lib", 0750);
+	for (i = 0; i < 5; i++) {
+		char name[32];
+
+		snprintf(name, sizeof name, "vendor/lib/f%d.c", i);
+		snaptest_write_str(f->lower, name, "int x;\n");
+	}
+	snaptest_symlink(f->lower, "vendor/link", "lib/f0.c");
+	snaptest_mkdir(f->upper, "vendor", 0755);
+	snaptest_mkdir(f->upper, "vendor/lib", 0750);
+	for (i = 0; i < 5; i++) {
+		char name[32];
+
+		snprintf(name, sizeof name, "vendor/lib/f%d.c", i);
+		snaptest_write_str(f->upper, name, "int x;\n");
+	}
+	snaptest_symlink(f->upper, "vendor/link", "lib/f0.c");
+	snaptest_write_str(f->upper, "big.txt", "real big\n");
+	/* same size, other bytes: no copy (the agent wrote meanwhile) */
+	snaptest_write_str(f->upper, "odd.txt", "real ODD\n");
+	snaptest_write_str(f->upper, "new.txt", "agent's\n");
+
+	assert_int_equal(take_copied(f, roots, 4, &c), 0);
+	assert_int_equal(c.number, 0);
+	ckpt_free(&c);
+	manifest_of(f, 1, 0, &m);
+	assert_null(find(&m, "big.txt"));
+	assert_null(find(&m, "vendor"));
+	assert_null(find(&m, "vendor/lib/f3.c"));
+	assert_null(find(&m, "vendor/link"));
+	assert_non_null(find(&m, "odd.txt"));
+	assert_non_null(find(&m, "new.txt"));
+	data = content_of(f, find(&m, "odd.txt"));
+	assert_string_equal(data, "real ODD\n");
+	free(data);
+	manifest_free(&m);
+	/* big.txt, vendor, vendor/lib, five files, the link */
+	assert_int_equal(copy_records(f), 9);
+
+	/* the next checkpoint: nothing moved, nothing changed */
+	assert_int_equal(snaptest_take(f->st, 1, f->upper, f->lower, 0, &c),
+	    1);
+
+	/* a copy the agent changes is a scratch file again */
+	snaptest_write_str(f->upper, "big.txt", "agent big\n");
+	assert_int_equal(snaptest_take(f->st, 1, f->upper, f->lower, 0, &c),
+	    0);
+	ckpt_free(&c);
+	manifest_of(f, 1, 1, &m);
+	data = content_of(f, find(&m, "big.txt"));
+	assert_string_equal(data, "agent big\n");
+	free(data);
+	assert_null(find(&m, "vendor"));
+	manifest_free(&m);
+	assert_int_equal(copy_records(f), 8);
+
+	/* a real file that changes: its copy holds what it had, recorded */
+	snaptest_write_str(f->lower, "vendor/lib/f2.c", "int y;\n");
+	assert_int_equal(snaptest_take(f->st, 1, f->upper, f->lower, 0, &c),
+	    0);
+	ckpt_free(&c);
+	manifest_of(f, 1, 2, &m);
+	data = content_of(f, find(&m, "vendor/lib/f2.c"));
+	assert_string_equal(data, "int x;\n");
+	free(data);
+	/* its directories hold something else than the real tree's now:
+	 * recorded, and all below them */
+	assert_non_null(find(&m, "vendor"));
+	assert_non_null(find(&m, "vendor/lib"));
+	assert_non_null(find(&m, "vendor/lib/f0.c"));
+	assert_non_null(find(&m, "vendor/link"));
+	manifest_free(&m);
+	assert_int_equal(copy_records(f), 0);
+
+	/* a directory copy holding one more file is no copy */
+	snaptest_mkdir(f->lower, "more", 0755);
+	snaptest_write_str(f->lower, "more/a", "a\n");
+	snaptest_mkdir(f->upper, "more", 0755);
+	snaptest_write_str(f->upper, "more/a", "a\n");
+	snaptest_write_str(f->upper, "more/b", "b\n");
+	{
+		static const char *const more[] = { "more" };
+
+		assert_int_equal(take_copied(f, more, 1, &c), 0);
+		ckpt_free(&c);
+	}
+	manifest_of(f, 1, 3, &m);
+	assert_non_null(find(&m, "more"));
+	assert_non_null(find(&m, "more/a"));
+	assert_non_null(find(&m, "more/b"));
+	manifest_free(&m);
+
+	/* gc keeps nothing for them, fsck finds the store consistent */
+	assert_int_equal(store_fsck(f->st, &problems, &cause), 0);
+	buf_free(&problems);
+}
+
+static int
+put_corrupt_copy(struct index_txn *t, void *arg, char **cause)
+{
+	struct buf key = BUF_INIT;
+	int rc;
+
+	(void)arg;
+	mentry_key(&key, 1, CKPT_COPIES, "a.txt", 5);
+	rc = index_put(t, INDEX_ENTRIES, key.data, key.len, "\xff\xff", 2,
+	    cause);
+	buf_free(&key);
+	return rc;
+}
+
+/* A corrupt copy record is no copy, and fsck says so. */
+static void
+test_copies_corrupt(void **state)
+{
+	struct fixture *f = *state;
+	static const char *const roots[] = { "a.txt" };
+	struct buf problems = BUF_INIT;
+	struct manifest m = { 0 };
+	struct ckpt c;
+	char *cause = NULL;
+
+	snaptest_write_str(f->lower, "a.txt", "real\n");
+	snaptest_write_str(f->upper, "a.txt", "real\n");
+	assert_int_equal(take_copied(f, roots, 1, &c), 0);
+	ckpt_free(&c);
+	assert_int_equal(copy_records(f), 1);
+	assert_int_equal(index_write(f->st->index, put_corrupt_copy, NULL,
+	    &cause), 0);
+	assert_int_equal(store_fsck(f->st, &problems, &cause), 1);
+	assert_non_null(strstr(problems.data, "the record of the copy"));
+	buf_free(&problems);
+	/* the scratch's a.txt is recorded as any file is */
+	snaptest_write_str(f->upper, "b.txt", "b\n");
+	assert_int_equal(snaptest_take(f->st, 1, f->upper, f->lower, 0, &c),
+	    0);
+	ckpt_free(&c);
+	manifest_of(f, 1, 1, &m);
+	assert_non_null(find(&m, "a.txt"));
+	manifest_free(&m);
+}
+
 int
 main(void)
 {
@@ -1592,6 +1796,9 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_deep_parents, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_format1_store, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_copies, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_copies_corrupt, setup,
 		    teardown),
 		cmocka_unit_test(test_entry_codec),
 		cmocka_unit_test_setup_teardown(test_blob_codec, setup,

@@ -257,7 +257,8 @@ promoted(struct fx *f, const char *path, size_t *len)
 static void
 checkpoint(struct fx *f, uint32_t *number)
 {
-	struct ckpt_options	 co = { "user", NULL, 0, 0, CKPT_NONE };
+	struct ckpt_options	 co = { "user", NULL, 0, 0, CKPT_NONE, NULL,
+	    0 };
 	char			*cause = NULL;
 
 	if (session_checkpoint(f->st, f->s, &co, number, NULL, &cause) < 0)
