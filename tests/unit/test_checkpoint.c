@@ -1596,6 +1596,23 @@ copy_records(struct fixture *f)
 	return n;
 }
 
+/* vendor/ of a tree: two directories, five files, a link. */
+static void
+make_vendor(const char *dir)
+{
+	int i;
+
+	snaptest_mkdir(dir, "vendor", 0755);
+	snaptest_mkdir(dir, "vendor/lib", 0750);
+	for (i = 0; i < 5; i++) {
+		char name[32];
+
+		snprintf(name, sizeof name, "vendor/lib/f%d.c", i);
+		snaptest_write_str(dir, name, "int x;\n");
+	}
+	snaptest_symlink(dir, "vendor/link", "lib/f0.c");
+}
+
 /*
  * Copies of the real tree a rollback made in the scratch: taken out of the
  * rollback's checkpoint when equal to the real tree's entries (nothing
@@ -1613,29 +1630,12 @@ test_copies(void **state)
 	struct buf problems = BUF_INIT;
 	struct ckpt c;
 	char *cause = NULL, *data;
-	int i;
 
 	/* the real tree, and the scratch as the warden leaves it: copies */
 	snaptest_write_str(f->lower, "big.txt", "real big\n");
 	snaptest_write_str(f->lower, "odd.txt", "real odd\n");
-	snaptest_mkdir(f->lower, "vendor", 0755);
-	snaptest_mkdir(f->lower, "vendor/lib", 0750);
-	for (i = 0; i < 5; i++) {
-		char name[32];
-
-		snprintf(name, sizeof name, "vendor/lib/f%d.c", i);
-		snaptest_write_str(f->lower, name, "int x;\n");
-	}
-	snaptest_symlink(f->lower, "vendor/link", "lib/f0.c");
-	snaptest_mkdir(f->upper, "vendor", 0755);
-	snaptest_mkdir(f->upper, "vendor/lib", 0750);
-	for (i = 0; i < 5; i++) {
-		char name[32];
-
-		snprintf(name, sizeof name, "vendor/lib/f%d.c", i);
-		snaptest_write_str(f->upper, name, "int x;\n");
-	}
-	snaptest_symlink(f->upper, "vendor/link", "lib/f0.c");
+	make_vendor(f->lower);
+	make_vendor(f->upper);
 	snaptest_write_str(f->upper, "big.txt", "real big\n");
 	/* same size, other bytes: no copy (the agent wrote meanwhile) */
 	snaptest_write_str(f->upper, "odd.txt", "real ODD\n");
