@@ -1356,6 +1356,20 @@ promote_kind_name(enum mentry_kind kind)
 }
 
 /* 1 when the real state equals the base (what airlock knew there). */
+/*
+ * The scratch's file is its base (content and mode): the session left the
+ * real file's content as it was when the path first appeared, as in a copy
+ * a live rollback makes; a change of the real file since is the real
+ * tree's alone.
+ */
+static int
+promote_scratch_is_base(const struct mentry *want, const struct mentry *base)
+{
+	return want->kind == MENTRY_FILE && base->kind == MENTRY_FILE &&
+	    memcmp(want->hash, base->hash, HASH_LEN) == 0 &&
+	    (want->mode & 07777) == (base->mode & 07777);
+}
+
 static int
 promote_real_is_base(const struct real *r, const struct mentry *b)
 {
@@ -1588,6 +1602,13 @@ promote_plan_one(struct plan_state *ps, const struct change *ch)
 		goto out;
 	has_base = has_base == 0;
 	if (!has_base || promote_real_is_base(&r, &base)) {
+		rc = 0;
+		goto out;
+	}
+	if (promote_scratch_is_base(&it->want, &base)) {
+		/* the real tree's change alone: nothing to write */
+		ps->p->n--;
+		pitem_free(it);
 		rc = 0;
 		goto out;
 	}
@@ -2529,6 +2550,11 @@ promote_check(struct store *st, uint32_t owner, const struct change *ch,
 	}
 	if (r.error == 0 && promote_real_is_base(&r, &base)) {
 		rc = 0;
+		goto out;
+	}
+	if (ch->new_entry != NULL && promote_scratch_is_base(ch->new_entry,
+	    &base)) {
+		rc = 1;   /* merges: into the real file as it is */
 		goto out;
 	}
 	rc = 2;

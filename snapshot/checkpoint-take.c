@@ -1329,18 +1329,39 @@ ckpt_load_prev(struct ckpt_take *t, char **cause)
 	return checkpoint_manifest_txn(t->rtxn, t->owner, last, &t->prevm, cause);
 }
 
-/* Takes the copies of the real tree out of the scan (copies.c). */
+static int
+ckpt_copies_has_base(void *arg, const struct mentry *e)
+{
+	struct ckpt_take *t = arg;
+	char *why = NULL;
+	int rc = ckpt_has_base(t, e, &why);
+
+	/* an index that cannot tell: take it as based (nothing captured) */
+	free(why);
+	return rc != 0;
+}
+
+/* Takes the copies of the real tree out of the scan (copies.c); bases for
+ * those found without one. */
 static int
 ckpt_copies(struct ckpt_take *t, char **cause)
 {
-	size_t taken;
+	struct copies_bases has = { ckpt_copies_has_base, t };
+	size_t taken, i;
 
 	if (t->lowerfd == -1)
 		return 0;
-	if (copies_load(t->rtxn, t->owner, &t->copies, cause) != 0)
+	if (copies_load(t->rtxn, t->owner, &t->copies, cause) != 0 ||
+	    copies_filter(&t->copies, &t->cur, t->upperfd, &t->lowerp,
+	    t->opts->copied, t->opts->ncopied, &has, &taken, cause) != 0)
 		return -1;
-	return copies_filter(&t->copies, &t->cur, t->upperfd, &t->lowerp,
-	    t->opts->copied, t->opts->ncopied, &taken, cause);
+	for (i = 0; i < t->copies.bases.n; i++) {
+		struct mentry *b = &t->copies.bases.v[i];
+
+		b->has_content = 0;
+		manifest_add(&t->bases, b);
+	}
+	return 0;
 }
 
 /* Everything before the commit. 0, 1 when nothing changed, -1. */

@@ -84,6 +84,7 @@ copies_free(struct copies *c)
 	manifest_free(&c->new_up);
 	manifest_free(&c->new_real);
 	manifest_free(&c->gone);
+	manifest_free(&c->bases);
 }
 
 /* The stat a checkpoint reuses an entry by, and the kind and mode. */
@@ -148,11 +149,13 @@ copies_read_full(int fd, char *p, size_t n, off_t off)
 	return 0;
 }
 
-/* 1 when two open files of size bytes hold the same bytes, else 0. */
+/* 1 when two open files of size bytes hold the same bytes, else 0; hash
+ * (unless NULL) gets their SHA-256. */
 static int
-copies_same_bytes(int a, int b, uint64_t size)
+copies_same_bytes(int a, int b, uint64_t size, unsigned char *hash)
 {
 	char *x = xmalloc(COPIES_CHUNK), *y = xmalloc(COPIES_CHUNK);
+	struct hash_ctx *h = hash != NULL ? hash_new() : NULL;
 	uint64_t off = 0;
 	int same = 1;
 
@@ -164,7 +167,13 @@ copies_same_bytes(int a, int b, uint64_t size)
 		    copies_read_full(b, y, n, (off_t)off) != 0 ||
 		    memcmp(x, y, n) != 0)
 			same = 0;
+		else if (h != NULL)
+			hash_update(h, x, n);
 		off += n;
+	}
+	if (h != NULL) {
+		hash_final(h, hash);
+		hash_free(h);
 	}
 	free(x);
 	free(y);
@@ -175,6 +184,16 @@ static int
 copies_name_cmp(const void *a, const void *b)
 {
 	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static void
+copies_names_free(char **names, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
 }
 
 /* The names in a directory, sorted; -1 when it cannot be read. */
@@ -200,21 +219,17 @@ copies_names(int fd, char ***names, size_t *n)
 		*names = xreallocarray(*names, *n + 1, sizeof **names);
 		(*names)[(*n)++] = xstrdup(d->d_name);
 	}
+	if (errno != 0) {
+		closedir(dir);
+		copies_names_free(*names, *n);
+		return -1;
+	}
 	closedir(dir);
 	if (*n > 1)
 		qsort(*names, *n, sizeof **names, copies_name_cmp);
 	return 0;
 }
 
-static void
-copies_names_free(char **names, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		free(names[i]);
-	free(names);
-}
 
 /* 1 when two open directories hold the same names, else 0. */
 static int
@@ -246,7 +261,7 @@ copies_same_names(int a, int b)
  */
 static int
 copies_compare(const struct mentry *e, int upperfd,
-    struct dirtree_parent *lowerp, struct mentry *real)
+    struct dirtree_parent *lowerp, int want_hash, struct mentry *real)
 {
 	int flags = O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC;
 	struct stat ua, ub, la, lb;
@@ -280,8 +295,8 @@ copies_compare(const struct mentry *e, int upperfd,
 	if (u == -1 || l == -1 || fstat(u, &ua) != 0 || fstat(l, &la) != 0 ||
 	    !copies_is_scanned(e, &ua) || !copies_is_scanned(real, &la))
 		goto out;
-	same = e->kind == MENTRY_FILE ? copies_same_bytes(u, l, e->size) :
-	    copies_same_names(u, l);
+	same = e->kind == MENTRY_FILE ? copies_same_bytes(u, l, e->size,
+	    want_hash ? real->hash : NULL) : copies_same_names(u, l);
 	if (same && (fstat(u, &ub) != 0 || fstat(l, &lb) != 0 ||
 	    copies_stat_moved(&ua, &ub) || copies_stat_moved(&la, &lb)))
 		same = 0;
@@ -350,6 +365,7 @@ copies_ancestors(const struct manifest *m, const struct mentry *e,
 
 struct copies_mark {
 	enum copy_state *state;
+	const struct manifest *m;
 	int found;
 };
 
@@ -363,12 +379,16 @@ copies_demote_fn(size_t i, void *arg)
 	return 0;
 }
 
+/* An ancestor that stays in the manifest and hides the real tree below
+ * it (kept, or an opaque directory that is no copy): nothing below it is
+ * taken out, else the manifest would say it holds nothing there. */
 static int
 copies_kept_fn(size_t i, void *arg)
 {
 	struct copies_mark *k = arg;
 
-	k->found = k->state[i] == COPY_KEPT;
+	k->found = k->state[i] == COPY_KEPT ||
+	    (k->state[i] == COPY_NONE && k->m->v[i].opaque);
 	return k->found;
 }
 
@@ -377,7 +397,8 @@ copies_kept_fn(size_t i, void *arg)
 static enum copy_state
 copies_judge(struct copies *c, const struct mentry *e,
     struct dirtree_parent *lowerp, int upperfd, const char *const *roots,
-    size_t nroots, struct mentry *fresh, int *is_fresh)
+    size_t nroots, const struct copies_bases *bases, struct mentry *fresh,
+    int *is_fresh)
 {
 	const struct mentry *up = manifest_find(&c->up, e->path, e->pathlen);
 	const struct mentry *real = manifest_find(&c->real, e->path,
@@ -398,14 +419,15 @@ copies_judge(struct copies *c, const struct mentry *e,
 		return COPY_TAKEN;
 	if (!root)
 		return COPY_KEPT;
-	*is_fresh = copies_compare(e, upperfd, lowerp, fresh);
+	*is_fresh = copies_compare(e, upperfd, lowerp, e->kind == MENTRY_FILE &&
+	    !bases->has(bases->arg, e), fresh);
 	return *is_fresh ? COPY_TAKEN : COPY_KEPT;
 }
 
 int
 copies_filter(struct copies *c, struct manifest *m, int upperfd,
     struct dirtree_parent *lowerp, const char *const *roots, size_t nroots,
-    size_t *taken, char **cause)
+    const struct copies_bases *bases, size_t *taken, char **cause)
 {
 	struct copies_mark k;
 	enum copy_state *state;
@@ -423,13 +445,14 @@ copies_filter(struct copies *c, struct manifest *m, int upperfd,
 	/* each on its own, parents before children */
 	for (i = 0; i < m->n; i++) {
 		state[i] = copies_judge(c, &m->v[i], lowerp, upperfd, roots,
-		    nroots, &fresh[i], &is_fresh);
+		    nroots, bases, &fresh[i], &is_fresh);
 		isfresh[i] = (unsigned char)is_fresh;
 	}
 	/* a directory is taken out only with all below it: one that holds
 	 * anything else is kept (its copy is opaque, or may be), and so is
 	 * everything below a kept one */
 	k.state = state;
+	k.m = m;
 	for (i = 0; i < m->n; i++) {
 		if (state[i] != COPY_TAKEN)
 			copies_ancestors(m, &m->v[i], copies_demote_fn, &k);
@@ -450,9 +473,13 @@ copies_filter(struct copies *c, struct manifest *m, int upperfd,
 			manifest_add(&c->gone, e);
 		if (state[i] == COPY_TAKEN && isfresh[i]) {
 			manifest_add(&c->new_up, e);
-			fresh[i].path = e->path;  /* borrowed for the copy */
+			fresh[i].path = e->path;  /* borrowed for the copies */
 			fresh[i].pathlen = e->pathlen;
 			manifest_add(&c->new_real, &fresh[i]);
+			/* the real entry is the path's base, when it has none:
+			 * its bytes are the copy's, hashed, not stored */
+			if (!bases->has(bases->arg, e))
+				manifest_add(&c->bases, &fresh[i]);
 			fresh[i].path = NULL;
 		}
 		if (isfresh[i])

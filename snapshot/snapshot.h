@@ -659,6 +659,14 @@ struct copies {
 	struct manifest up, real;          /* recorded, by path */
 	struct manifest new_up, new_real;  /* found by this checkpoint */
 	struct manifest gone;              /* records no longer copies */
+	struct manifest bases;             /* for paths found without one:
+					      the real entries (files hashed,
+					      has_content 0) */
+};
+/* Whether a path has a base already (bases are captured once). */
+struct copies_bases {
+	int (*has)(void *arg, const struct mentry *);
+	void *arg;
 };
 int copies_load(struct index_txn *, uint32_t owner, struct copies *,
     char **cause);
@@ -666,12 +674,14 @@ int copies_load(struct index_txn *, uint32_t owner, struct copies *,
  * Takes out of m (a scan of the scratch at upperfd, sorted) the copies:
  * recorded ones whose stat and real entry's stat did not move, and entries
  * at or below roots equal to the real tree's (lowerp); a directory only
- * with everything below it, nothing below a directory that is not one.
- * *taken counts them. 0 or -1.
+ * with everything below it, nothing below a directory that is not one, nor
+ * below an opaque directory that stays. A path found a copy that has no
+ * base gets the real entry as its base (in bases). *taken counts them. 0
+ * or -1.
  */
 int copies_filter(struct copies *, struct manifest *m, int upperfd,
     struct dirtree_parent *lowerp, const char *const *roots, size_t nroots,
-    size_t *taken, char **cause);
+    const struct copies_bases *, size_t *taken, char **cause);
 /* Writes the records found, deletes those no longer copies. 0 or -1. */
 int copies_put(struct index_txn *, uint32_t owner, const struct copies *,
     char **cause);

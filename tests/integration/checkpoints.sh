@@ -295,13 +295,14 @@ new_world
 cd "$T" || exit 1
 mkdir -p vendor/lib
 for i in $(seq 40); do printf 'vendored %s\n' "$i" >"vendor/lib/v$i.c"; done
+mkdir other && echo other >other/o.txt
 head -c 300000 /dev/urandom | base64 >big.txt
 git add -A >/dev/null && git commit -qm vendor
 initial=$(tree_fingerprint "$T")
 o=$W/copies.out
 "$AIRLOCK" run --headless --name copies -- bash -c "$fp_func
 set -e
-rm -rf vendor
+rm -rf vendor other
 tr a-z A-Z <big.txt >big.new && mv big.new big.txt
 \"\$0\" checkpoint -m changed >/dev/null
 echo '== ready'
@@ -335,13 +336,28 @@ al diff --turn 3 copies
 contains "... the change shows in the turn's diff" "$out" "+agent"
 al checkpoint copies
 is "nothing changed since: no checkpoint" "$out" "no changes since checkpoint 3"
+# again while it runs: vendor, recorded whole (an opaque directory) in 3,
+# goes back to the real tree's
+al rollback 2 copies
+is "a second live rollback, to the first's checkpoint" "$out" \
+	"rolled back session 1 to checkpoint 2 (now checkpoint 4)"
+al status --at 4 copies
+is "... holds no change" "$out" ""
 kill -WINCH "$pid"
 wait "$pid"
 is "the command exits 0" "$?" 0
-al rollback 2 copies
-is "rollback to the rollback's checkpoint" "$rc" 0
 al run --headless --resume copies -- bash -c "$fp_func; tree_fingerprint \"\$0\"" "$T"
 is "the merged view is the real tree again" "$out" "$initial"
+# the user edits a real file the rollback copied back: the scratch's copy
+# holds what the real file had then, its base, so the change is the real
+# tree's alone and promotion leaves it
+echo "the user's line" >>big.txt
+echo "the user's line" >>other/o.txt
+al promote --all copies
+is "promotion after the user edited copied files" "$rc" 0
+is "... keeps the user's edit" "$(tail -n 1 big.txt)" "the user's line"
+is "... also of a file first seen as a copy" "$(cat other/o.txt)" \
+	"$(printf "other\nthe user's line")"
 al fsck
 is "fsck is clean" "$rc" 0
 

@@ -1658,6 +1658,25 @@ test_copies(void **state)
 	/* big.txt, vendor, vendor/lib, five files, the link */
 	assert_int_equal(copy_records(f), 9);
 
+	/* a path found a copy gets the real entry as its base (hashed, not
+	 * stored) when it had none */
+	{
+		struct mentry b;
+		unsigned char want[HASH_LEN];
+
+		assert_int_equal(checkpoint_base(f->st, 1, "vendor/lib/f3.c",
+		    15, &b, &cause), 0);
+		hash_buffer("int x;\n", 7, want);
+		assert_int_equal(b.kind, MENTRY_FILE);
+		assert_false(b.has_content);
+		assert_memory_equal(b.hash, want, HASH_LEN);
+		mentry_free(&b);
+		assert_int_equal(checkpoint_base(f->st, 1, "vendor/lib", 10,
+		    &b, &cause), 0);
+		assert_int_equal(b.kind, MENTRY_DIR);
+		mentry_free(&b);
+	}
+
 	/* the next checkpoint: nothing moved, nothing changed */
 	assert_int_equal(snaptest_take(f->st, 1, f->upper, f->lower, 0, &c),
 	    1);
@@ -1730,6 +1749,36 @@ put_corrupt_copy(struct index_txn *t, void *arg, char **cause)
 	return rc;
 }
 
+/*
+ * Nothing is taken out below an opaque directory that stays in the
+ * manifest (the agent's `rm -rf d; mkdir d`: a rollback copies d's files
+ * back one by one): the manifest would say d holds nothing.
+ */
+static void
+test_copies_opaque(void **state)
+{
+	struct fixture *f = *state;
+	static const char *const roots[] = { "d/x" };
+	struct manifest m = { 0 };
+	struct ckpt c;
+
+	snaptest_mkdir(f->lower, "d", 0755);
+	snaptest_write_str(f->lower, "d/x", "real\n");
+	snaptest_mkdir(f->upper, "d", 0755);
+	snaptest_opaque(f->upper, "d");
+	snaptest_write_str(f->upper, "d/x", "real\n");
+	snaptest_write_str(f->upper, "d/mine", "agent's\n");
+	assert_int_equal(take_copied(f, roots, 1, &c), 0);
+	ckpt_free(&c);
+	manifest_of(f, 1, 0, &m);
+	assert_non_null(find(&m, "d"));
+	assert_true(find(&m, "d")->opaque);
+	assert_non_null(find(&m, "d/x"));
+	assert_non_null(find(&m, "d/mine"));
+	manifest_free(&m);
+	assert_int_equal(copy_records(f), 0);
+}
+
 /* A corrupt copy record is no copy, and fsck says so. */
 static void
 test_copies_corrupt(void **state)
@@ -1799,6 +1848,8 @@ main(void)
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_copies, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_copies_corrupt, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_copies_opaque, setup,
 		    teardown),
 		cmocka_unit_test(test_entry_codec),
 		cmocka_unit_test_setup_teardown(test_blob_codec, setup,
